@@ -1,0 +1,18 @@
+import type { Pool } from 'pg';
+import type { Client } from '@temporalio/client';
+import type { PillowRegistry } from '../config/pillow-registry';
+import type { PillowMetrics } from '../metrics/pillow-metrics';
+import type { Logger } from '../types';
+
+/** What the activities need from the outside world; tests hand in real servers. */
+export interface ActivityDeps {
+  registry: PillowRegistry;
+  /** The state database (checkpoint mirror) and the PostgreSQL processors' database. */
+  pool: Pool;
+  /** Starts and signals `retryChange` workflows for changes that keep failing. */
+  temporal: Client;
+  /** Whether PillowName / PillowStatus are registered on the namespace. */
+  searchAttributes: boolean;
+  metrics: PillowMetrics;
+  log: Logger;
+}

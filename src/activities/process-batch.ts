@@ -1,0 +1,169 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from './deps';
+import type { BatchInput, BatchOutcome } from '../workflows/types';
+import { pillowKey } from '../workflows/ids';
+import { couchServer } from '../couch/couch-client';
+import { databaseInfo, readChanges, type ChangesPage } from '../couch/read-changes';
+import { seqEstimate } from '../seq';
+import { filterChanges } from './filter-changes';
+import { startPrefetch, takePrefetch } from './prefetch';
+import { ensurePillowSetup } from './setup-pillow';
+import { isTransientError, runProcessors } from './run-processors';
+import { parkFailures, resolveFailures } from './park-failures';
+import { UnknownPillowError } from '../config/pillow-registry';
+import { errorText } from '../processors/doc-error';
+
+// history stays small even when a whole batch fails: the rest are counted, and parked all the same
+const MAX_FAILED_IN_HISTORY = 50;
+
+/**
+ * One batch: read a page of `_changes` (long-polling while caught up), filter, run the processors
+ * and move the checkpoint mirror in one transaction, hand failing changes to `retryChange`
+ * workflows, and return only seqs, counts and failed ids.
+ */
+export async function processBatch(deps: ActivityDeps, input: BatchInput): Promise<BatchOutcome> {
+  const ctx = Context.current();
+  // heartbeats through the whole batch (reads, writes, slow processors) so only a dead worker times out
+  const beat = setInterval(() => ctx.heartbeat({ since: input.since }), 2000);
+  try {
+    return await runBatch(deps, input, ctx);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Promise<BatchOutcome> {
+  const started = performance.now();
+  const pillow = lookup(deps, input.name);
+  const key = pillowKey(input.name, input.partition);
+  const log = deps.log;
+  await ensurePillowSetup(deps.pool, pillow, log);
+  const server = await couchServer(pillow.source.url);
+
+  const read = (since: string, longPollMs: number) =>
+    readChanges({
+      server,
+      db: pillow.source.db,
+      since,
+      limit: pillow.batchSize,
+      longPollMs,
+      couchFilter: pillow.filter.couchFilter,
+      signal: ctx.cancellationSignal,
+      onWait: () => ctx.heartbeat({ since, waiting: true }),
+    });
+
+  let page: ChangesPage;
+  try {
+    page = (await takePrefetch(key, input.since)) ?? (await read(input.since, pillow.longPollSeconds * 1000));
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted) throw err;
+    throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
+  }
+  ctx.heartbeat({ since: input.since, read: page.changes.length });
+
+  const full = page.changes.length >= pillow.batchSize;
+  // read the next page while this one is written
+  if (full) startPrefetch(key, page.lastSeq, () => read(page.lastSeq, 0));
+
+  const { kept, failed: filterFailures } = filterChanges(pillow, page.changes, input.partition);
+  let failures = filterFailures;
+  if (kept.length > 0 || page.lastSeq !== input.since) {
+    try {
+      const processed = await runProcessors({
+        pool: deps.pool,
+        pillow: pillow.name,
+        processors: pillow.processors,
+        changes: kept,
+        lastSeq: page.lastSeq,
+        checkpointKey: key,
+        log,
+        metrics: deps.metrics,
+        slowThresholdMs: pillow.slowThresholdMs,
+        signal: ctx.cancellationSignal,
+      });
+      failures = failures.concat(processed);
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      // outages are retried by Temporal; anything else here is a bug worth retrying visibly too
+      throw ApplicationFailure.retryable(errorText(err), isTransientError(err) ? 'Outage' : (err as Error).name);
+    }
+  }
+
+  if (failures.length > 0) await parkFailures(deps, pillow.name, failures, ctx.info.taskQueue);
+  const failedIds = new Set(failures.map((f) => f.id));
+  await resolveFailures(
+    deps,
+    pillow.name,
+    kept.filter((c) => !failedIds.has(c.id)).map((c) => c.id),
+  );
+
+  const pending = page.pending ?? (await estimatePending(server, pillow.source.db, page.lastSeq).catch(() => null));
+  const rewound = isRewound(input.since, page);
+  const durationMs = Math.round(performance.now() - started);
+  deps.metrics.batch(pillow.name, durationMs / 1000);
+  deps.metrics.position(pillow.name, pending, pending === 0 ? 0 : null);
+  if (rewound) {
+    deps.metrics.rewind(pillow.name);
+    log.warn('feed went backwards: changes are being reprocessed (safe: processors are idempotent)', {
+      pillow: key,
+      since: input.since,
+      lastSeq: page.lastSeq,
+    });
+  }
+  if (page.changes.length > 0) {
+    log.info('batch', {
+      pillow: key,
+      since: input.since,
+      lastSeq: page.lastSeq,
+      read: page.changes.length,
+      failed: failures.length,
+      ms: durationMs,
+    });
+  }
+  return {
+    since: input.since,
+    lastSeq: page.lastSeq,
+    read: page.changes.length,
+    processed: kept.length - failures.length + filterFailures.length,
+    skipped: page.changes.length - kept.length - filterFailures.length,
+    failed: failures.slice(0, MAX_FAILED_IN_HISTORY),
+    failedOmitted: Math.max(0, failures.length - MAX_FAILED_IN_HISTORY),
+    pending,
+    idle: page.changes.length === 0 && page.lastSeq === input.since,
+    full,
+    rewound,
+    durationMs,
+  };
+}
+
+function lookup(deps: ActivityDeps, name: string) {
+  try {
+    return deps.registry.get(name);
+  } catch (err) {
+    if (err instanceof UnknownPillowError) throw ApplicationFailure.nonRetryable(err.message, 'UnknownPillow');
+    throw err;
+  }
+}
+
+/** Where the server gives no `pending` (pouchdb-server), estimate it from the update seq. */
+async function estimatePending(
+  server: Parameters<typeof databaseInfo>[0],
+  db: string,
+  lastSeq: string,
+): Promise<number | null> {
+  const head = seqEstimate((await databaseInfo(server, db)).updateSeq);
+  const at = seqEstimate(lastSeq);
+  return head === null || at === null ? null : Math.max(0, head - at);
+}
+
+/**
+ * A feed went backwards when the seqs it hands out estimate lower than where we stood (CouchDB
+ * failover, shard moves). Estimates only: the pillow keeps going either way.
+ */
+function isRewound(since: string, page: ChangesPage): boolean {
+  const before = seqEstimate(since);
+  const first = page.changes.find((c) => c.seq !== null)?.seq ?? page.lastSeq;
+  const after = seqEstimate(first);
+  return before !== null && after !== null && page.changes.length > 0 && after < before;
+}

@@ -1,0 +1,69 @@
+import nano, { type ServerScope } from 'nano';
+
+/** Which CouchDB-protocol server is on the other end; they differ in `_changes` features. */
+export type CouchKind = 'couchdb' | 'pouchdb-server' | 'unknown';
+
+export interface CouchServer {
+  url: string;
+  nano: ServerScope;
+  kind: CouchKind;
+  version: string;
+}
+
+/** Thrown when the CouchDB server cannot be reached or refuses us (a whole-source outage). */
+export class CouchUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CouchUnavailableError';
+  }
+}
+
+/** The URL without credentials, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+/** Tells CouchDB from pouchdb-server by the welcome JSON at `/`. */
+export function couchKindOf(welcome: Record<string, unknown>): CouchKind {
+  if ('couchdb' in welcome) return 'couchdb';
+  if ('express-pouchdb' in welcome) return 'pouchdb-server';
+  return 'unknown';
+}
+
+const servers = new Map<string, Promise<CouchServer>>();
+
+/** One nano client per server URL per process, with the server kind looked up once. */
+export function couchServer(url: string): Promise<CouchServer> {
+  let found = servers.get(url);
+  if (!found) {
+    found = connect(url);
+    servers.set(url, found);
+    // a failed lookup is not cached: the server may come back
+    found.catch(() => servers.delete(url));
+  }
+  return found;
+}
+
+async function connect(url: string): Promise<CouchServer> {
+  const client = nano({ url });
+  let welcome: Record<string, unknown>;
+  try {
+    welcome = (await client.request({ path: '' })) as Record<string, unknown>;
+  } catch (err) {
+    throw new CouchUnavailableError(`CouchDB at ${redactUrl(url)} is unreachable: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return {
+    url,
+    nano: client,
+    kind: couchKindOf(welcome),
+    version: String(welcome.version ?? ''),
+  };
+}

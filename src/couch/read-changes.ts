@@ -1,0 +1,146 @@
+import type { Change, Doc, Seq } from '../types';
+import { seqToText } from '../seq';
+import { CouchUnavailableError, redactUrl, type CouchServer } from './couch-client';
+
+export interface ReadChangesOptions {
+  server: CouchServer;
+  db: string;
+  since: Seq;
+  limit: number;
+  /** Wait this long for a change when caught up; 0 returns at once. */
+  longPollMs: number;
+  /** A CouchDB server-side filter, `ddoc/name`. */
+  couchFilter?: string;
+  /** Aborts the read (activity cancelled). */
+  signal?: AbortSignal;
+  /** Called every second while a long poll waits, to heartbeat. */
+  onWait?: () => void;
+}
+
+export interface ChangesPage {
+  changes: Change[];
+  /** Where the next read starts: CouchDB's `last_seq`, verbatim. */
+  lastSeq: Seq;
+  /** CouchDB's own count of changes after `lastSeq`; null where the server gives none. */
+  pending: number | null;
+}
+
+/** Thrown when the source database does not exist (never created, or deleted under a running pillow). */
+export class CouchDatabaseMissingError extends Error {
+  constructor(
+    readonly db: string,
+    url: string,
+  ) {
+    super(`CouchDB database "${db}" does not exist at ${redactUrl(url)}`);
+    this.name = 'CouchDatabaseMissingError';
+  }
+}
+
+interface RawChange {
+  id: string;
+  seq: unknown;
+  changes?: { rev: string }[];
+  deleted?: boolean;
+  doc?: Doc | null;
+}
+
+// pouchdb-server ignores `timeout` on long-poll and only sends newline heartbeats, so the
+// client bounds every wait itself; CouchDB ends its own wait a little before this.
+const CLIENT_MARGIN_MS = 2000;
+
+/**
+ * Reads one page of `_changes` with docs. When nothing is new it long-polls up to `longPollMs`
+ * and returns an empty page at the same checkpoint.
+ */
+export async function readChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
+  const { server, db, since, limit } = opts;
+  const longPoll = opts.longPollMs > 0;
+  const qs: Record<string, string | number | boolean> = {
+    since,
+    limit,
+    include_docs: true,
+    feed: longPoll ? 'longpoll' : 'normal',
+  };
+  if (longPoll) qs.timeout = opts.longPollMs;
+  // CouchDB 2+ computes only every Nth seq, a large saving on sharded databases; the others come back null
+  if (server.kind === 'couchdb' && limit > 1) qs.seq_interval = limit;
+  if (opts.couchFilter) qs.filter = opts.couchFilter;
+
+  const bound = new AbortController();
+  const timer = longPoll ? setTimeout(() => bound.abort(), opts.longPollMs + CLIENT_MARGIN_MS) : undefined;
+  const onOuterAbort = () => bound.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const beat = longPoll && opts.onWait ? setInterval(opts.onWait, 1000) : undefined;
+  try {
+    // nano passes `signal` through to fetch, though its types do not list it
+    const request = { db, path: '_changes', qs, signal: bound.signal } as Parameters<typeof server.nano.request>[0];
+    const body = (await server.nano.request(request)) as {
+      results: RawChange[];
+      last_seq: unknown;
+      pending?: number;
+    };
+    return toPage(body, since);
+  } catch (err) {
+    if (bound.signal.aborted && !opts.signal?.aborted) return { changes: [], lastSeq: since, pending: 0 };
+    if (opts.signal?.aborted) throw err;
+    throw couchError(err, db, server.url);
+  } finally {
+    clearTimeout(timer);
+    clearInterval(beat);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+function toPage(body: { results: RawChange[]; last_seq: unknown; pending?: number }, since: Seq): ChangesPage {
+  // keep the last change of a doc when a page holds it twice (as the original pillowtop did)
+  const byId = new Map<string, Change>();
+  for (const raw of body.results ?? []) {
+    const doc = raw.doc ?? undefined;
+    const deleted = raw.deleted === true || doc?._deleted === true;
+    const change: Change = {
+      id: raw.id,
+      seq: seqToText(raw.seq),
+      deleted,
+      rev: raw.changes?.[0]?.rev ?? doc?._rev,
+      doc,
+    };
+    byId.delete(raw.id);
+    byId.set(raw.id, change);
+  }
+  return {
+    changes: [...byId.values()],
+    lastSeq: seqToText(body.last_seq) ?? since,
+    pending: typeof body.pending === 'number' ? body.pending : null,
+  };
+}
+
+/** Turns nano/fetch errors into errors that say which side failed. */
+export function couchError(err: unknown, db: string, url: string): Error {
+  const e = err as { statusCode?: number; error?: string; reason?: string; message?: string };
+  if (e.statusCode === 404) return new CouchDatabaseMissingError(db, url);
+  if (e.statusCode === 401 || e.statusCode === 403) {
+    return new CouchUnavailableError(
+      `CouchDB at ${redactUrl(url)} refused access to "${db}" (${e.statusCode}): check the credentials in COUCH_URL`,
+      { cause: err },
+    );
+  }
+  if (e.statusCode) {
+    return new CouchUnavailableError(
+      `CouchDB at ${redactUrl(url)} answered ${e.statusCode} for "${db}": ${e.reason ?? e.message}`,
+      { cause: err },
+    );
+  }
+  return new CouchUnavailableError(`CouchDB at ${redactUrl(url)} is unreachable: ${e.message ?? String(err)}`, {
+    cause: err,
+  });
+}
+
+/** The database's current update seq (for `rewind now`) and an estimate of its size. */
+export async function databaseInfo(server: CouchServer, db: string): Promise<{ updateSeq: Seq; docCount: number }> {
+  try {
+    const info = (await server.nano.request({ db })) as { update_seq: unknown; doc_count: number };
+    return { updateSeq: seqToText(info.update_seq) ?? '0', docCount: info.doc_count };
+  } catch (err) {
+    throw couchError(err, db, server.url);
+  }
+}

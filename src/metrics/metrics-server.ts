@@ -1,0 +1,60 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Runtime } from '@temporalio/worker';
+import { createPrometheusMetrics } from './prometheus';
+import type { PillowMetrics } from './pillow-metrics';
+import { freePort } from '../dev/ports';
+
+export interface MetricsServer {
+  metrics: PillowMetrics;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves Prometheus text on `PILLOWTOP_METRICS_PORT` (default 9464) at `/metrics`: pillowtop_*
+ * metrics, followed by the Temporal SDK's own, which the SDK core exports on a private loopback
+ * port that this server reads from. Must run before any Temporal connection is made.
+ */
+export async function startMetricsServer(env: NodeJS.ProcessEnv = process.env): Promise<MetricsServer> {
+  const port = env.PILLOWTOP_METRICS_PORT === undefined ? 9464 : Number(env.PILLOWTOP_METRICS_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PILLOWTOP_METRICS_PORT must be a port number, got "${env.PILLOWTOP_METRICS_PORT}"`);
+  const host = env.PILLOWTOP_METRICS_HOST ?? '0.0.0.0';
+  const sdkPort = await freePort();
+  Runtime.install({
+    telemetryOptions: {
+      metrics: {
+        prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, countersTotalSuffix: true, useSecondsForDurations: true },
+      },
+    },
+  });
+  const { registry, metrics } = createPrometheusMetrics();
+  const server = http.createServer(async (req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('see /metrics\n');
+      return;
+    }
+    try {
+      const ours = await registry.metrics();
+      const sdk = await fetch(`http://127.0.0.1:${sdkPort}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '');
+      res.writeHead(200, { 'content-type': registry.contentType }).end(`${ours}\n${sdk}`);
+    } catch (err) {
+      res.writeHead(500).end(String(err));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`metrics port ${port} is in use; set PILLOWTOP_METRICS_PORT`) : err),
+    );
+    server.listen(port, host, resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    metrics,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}/metrics`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

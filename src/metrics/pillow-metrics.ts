@@ -1,0 +1,19 @@
+/**
+ * What the activities report, kept at the edge (the original pillowtop wove its metrics through
+ * the pillow base class). The Prometheus implementation lives in `prometheus.ts`.
+ */
+export interface PillowMetrics {
+  batch(pillow: string, seconds: number): void;
+  processor(pillow: string, processor: string, seconds: number, processed: number, failed: number): void;
+  position(pillow: string, pending: number | null, lagSeconds: number | null): void;
+  rewind(pillow: string): void;
+  parked(pillow: string, count: number): void;
+}
+
+export const noopMetrics: PillowMetrics = {
+  batch: () => undefined,
+  processor: () => undefined,
+  position: () => undefined,
+  rewind: () => undefined,
+  parked: () => undefined,
+};

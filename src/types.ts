@@ -1,0 +1,81 @@
+/**
+ * Glossary, after the original pillowtop:
+ * - seq: a position in a CouchDB `_changes` feed. Opaque: stored as text and sent back verbatim.
+ * - change: one row of the feed: a doc id, its newest revision, whether it is deleted, and the doc.
+ * - checkpoint: the seq after which every change has been processed.
+ * - processor: writes changes somewhere (PostgreSQL tables, a custom sink); idempotent.
+ * - pillow: a named feed + filter + processors + checkpoint, run as one Temporal workflow.
+ */
+import type { PoolClient } from 'pg';
+
+/** An opaque CouchDB sequence. Never parse, compare or do arithmetic on it (see `seq.ts` for estimates). */
+export type Seq = string;
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A CouchDB document as the feed delivers it. */
+export interface Doc {
+  _id: string;
+  _rev?: string;
+  _deleted?: boolean;
+  doc_type?: string;
+  [key: string]: unknown;
+}
+
+/** One change from the feed. `seq` is null when CouchDB's `seq_interval` skipped it. */
+export interface Change {
+  id: string;
+  seq: Seq | null;
+  deleted: boolean;
+  rev?: string;
+  doc?: Doc;
+}
+
+/** A change a processor could not handle, as it goes into workflow history: no doc body. */
+export interface ChangeFailure {
+  id: string;
+  seq: Seq | null;
+  error: string;
+}
+
+/** What a processor reports for a batch: the changes it could not handle. Unlisted changes succeeded. */
+export interface BatchResult {
+  failed?: ChangeFailure[];
+}
+
+export interface Logger {
+  info(message: string, attrs?: Record<string, unknown>): void;
+  warn(message: string, attrs?: Record<string, unknown>): void;
+  error(message: string, attrs?: Record<string, unknown>): void;
+}
+
+/** Passed to processors: the open transaction that also moves the checkpoint. */
+export interface ProcessorContext {
+  pillow: string;
+  /** A client inside the batch's transaction; PostgreSQL processors write through it. */
+  db: PoolClient;
+  /** The checkpoint this batch moves to (for a `seq` column where changes carry none). */
+  lastSeq: Seq;
+  log: Logger;
+}
+
+export interface SetupContext {
+  pillow: string;
+  db: PoolClient;
+  log: Logger;
+}
+
+/**
+ * A processor: a plain object. `processBatch` must be idempotent and at-least-once safe:
+ * replaying any range of changes leaves the sink as one in-order pass would.
+ */
+export interface Processor {
+  name: string;
+  /** Creates or migrates what the processor writes to; called once per worker process and pillow. */
+  setup?(ctx: SetupContext): Promise<void>;
+  processBatch(changes: Change[], ctx: ProcessorContext): Promise<BatchResult | void>;
+  /** Problems with the processor's own options, reported by config validation. */
+  validate?(): string[];
+  /** One line for the Web UI and `pillowtop status`, e.g. `postgresTable → case_index`. */
+  describe?(): string;
+}

@@ -1,0 +1,88 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from '../activities/pillow-activities';
+import { createRegistry } from '../config/pillow-registry';
+import type { PillowDefinition } from '../config/pillow-definition';
+import { createLogger } from '../logging';
+import { noopMetrics, type PillowMetrics } from '../metrics/pillow-metrics';
+import { clientConnectionOptions, type TemporalSettings } from '../temporal/connection-options';
+import { missingSearchAttributes } from '../temporal/search-attributes-setup';
+import type { Logger } from '../types';
+
+export interface StartWorkerOptions {
+  pillows: PillowDefinition[];
+  temporal: TemporalSettings;
+  taskQueue: string;
+  pool: Pool;
+  metrics?: PillowMetrics;
+  log?: Logger;
+  /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles `src/workflows`. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Environment for resolving pillow defaults (COUCH_URL). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped. */
+  done: Promise<void>;
+  /** Stops polling, lets running activities finish or cancel, closes connections. */
+  stop(): Promise<void>;
+}
+
+/** Connects to Temporal and starts polling the pillowtop task queue. */
+export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
+  const log = opts.log ?? createLogger({ component: 'worker' });
+  const clientConnection = await Connection.connect(clientConnectionOptions(opts.temporal));
+  const native = await NativeConnection.connect(clientConnectionOptions(opts.temporal)).catch(async (err) => {
+    await clientConnection.close();
+    throw err;
+  });
+  try {
+    const missing = await missingSearchAttributes(clientConnection, opts.temporal.namespace).catch(() => ['(unknown)']);
+    if (missing.length > 0) {
+      log.warn(
+        'search attributes missing on this namespace: pillows run without PillowName/PillowStatus; run `pillowtop setup`',
+        { missing },
+      );
+    }
+    const temporal = new Client({ connection: clientConnection, namespace: opts.temporal.namespace });
+    const activities = createActivities({
+      registry: createRegistry(opts.pillows, opts.env),
+      pool: opts.pool,
+      temporal,
+      searchAttributes: missing.length === 0,
+      metrics: opts.metrics ?? noopMetrics,
+      log,
+    });
+    const worker = await Worker.create({
+      connection: native,
+      namespace: opts.temporal.namespace,
+      taskQueue: opts.taskQueue,
+      activities,
+      ...(opts.workflowBundle
+        ? { workflowBundle: opts.workflowBundle }
+        : { workflowsPath: require.resolve('../workflows') }),
+      // a batch long-polls most of its life; a few in flight per pillow is plenty
+      maxConcurrentActivityTaskExecutions: 200,
+      shutdownGraceTime: '10s',
+    });
+    const done = worker.run().finally(async () => {
+      await native.close().catch(() => undefined);
+      await clientConnection.close().catch(() => undefined);
+    });
+    return {
+      worker,
+      done,
+      async stop() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await done;
+      },
+    };
+  } catch (err) {
+    await native.close().catch(() => undefined);
+    await clientConnection.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,243 @@
+import * as wf from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, type ActivityOptions } from '@temporalio/common';
+import type { PillowActivities } from '../activities/pillow-activities';
+import { seqProblem } from '../seq';
+import { pauseSignal, resumeSignal, rewindSignal, setCheckpointUpdate, statusQuery } from './messages';
+import { PillowState } from './pillow-state';
+import { PILLOW_NAME, PILLOW_STATUS } from './search-attributes';
+import type {
+  BatchOutcome,
+  PillowDescription,
+  PillowInput,
+  PillowStatusValue,
+  RewindInput,
+  SetCheckpointInput,
+} from './types';
+
+const NON_RETRYABLE = ['UnknownPillow', 'UnknownPartition'];
+
+const { describePillow, saveCheckpoint, headSeq } = wf.proxyActivities<PillowActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+// A batch may long-poll for up to longPollSeconds (≤ 300) before it writes; the heartbeat is what
+// notices a dead worker. A few quick retries hide blips; longer outages come back to the loop,
+// which marks the pillow failing (visible in search) and keeps retrying with its own backoff.
+const BATCH_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+};
+const { processBatch } = wf.proxyActivities<PillowActivities>(BATCH_OPTIONS);
+
+const MAX_FAILURE_BACKOFF_MS = 60_000;
+
+/**
+ * A pillow: follows one CouchDB database's `_changes` from its checkpoint for as long as it runs.
+ * Entity workflow: the checkpoint is its state, batches are activities, operators steer it with
+ * pause / resume / rewind signals and the setCheckpoint update, and it continues-as-new when
+ * Temporal suggests, carrying its state. Cancel is a graceful stop: the checkpoint stays stored
+ * with the sinks' rows, and a new start with only the name resumes there.
+ */
+export async function pillow(input: PillowInput): Promise<never> {
+  if (typeof input !== 'object' || input === null || typeof input.name !== 'string' || input.name === '') {
+    throw ApplicationFailure.nonRetryable(
+      'pillow input must be {"name": "<pillow>"} with an optional "checkpoint"',
+      'BadInput',
+    );
+  }
+  if (input.checkpoint !== undefined && seqProblem(input.checkpoint)) {
+    throw ApplicationFailure.nonRetryable(`input.checkpoint: ${seqProblem(input.checkpoint)}`, 'BadInput');
+  }
+  const { name } = input;
+  const partition = input.partition ?? null;
+  const info = wf.workflowInfo();
+
+  const desc = await describe(input);
+  const startAt = input.checkpoint ?? desc.storedCheckpoint ?? '0';
+  const state = new PillowState(startAt, input.carried, new Date());
+  if (input.checkpoint !== undefined && !input.carried) {
+    await saveCheckpoint({ key: desc.key, seq: input.checkpoint, reason: 'start with checkpoint' });
+  }
+
+  let batchScope: wf.CancellationScope | null = null;
+  const interrupt = () => batchScope?.cancel();
+
+  const setStatus = (status: PillowStatusValue) => {
+    if (status === state.status) return;
+    state.status = status;
+    if (desc.searchAttributes) wf.upsertSearchAttributes([{ key: PILLOW_STATUS, value: status }]);
+  };
+  if (desc.searchAttributes)
+    wf.upsertSearchAttributes([
+      { key: PILLOW_NAME, value: name },
+      { key: PILLOW_STATUS, value: state.paused ? 'paused' : 'running' },
+    ]);
+
+  wf.setHandler(statusQuery, () => state.view(name, partition, info.workflowId));
+  wf.setHandler(pauseSignal, () => {
+    state.paused = true;
+    interrupt();
+  });
+  wf.setHandler(resumeSignal, () => {
+    state.paused = false;
+  });
+  wf.setHandler(rewindSignal, (rewind: RewindInput) => {
+    const problem = rewindProblem(rewind);
+    if (problem) {
+      wf.log.warn('rewind signal ignored', { pillow: desc.key, reason: problem });
+      return;
+    }
+    state.queueMove(rewind.to, 'rewind signal');
+    interrupt();
+  });
+  wf.setHandler(
+    setCheckpointUpdate,
+    async (update: SetCheckpointInput) => {
+      const id = state.queueMove(update.seq, 'setCheckpoint update');
+      interrupt();
+      await wf.condition(() => state.appliedMoves.has(id));
+      const applied = state.appliedMoves.get(id)!;
+      state.appliedMoves.delete(id);
+      return applied;
+    },
+    { validator: setCheckpointValidator },
+  );
+
+  const applyMoves = async () => {
+    while (state.moves.length > 0) {
+      const move = state.moves[0];
+      const previous = state.checkpoint;
+      const target = move.to === 'now' ? await headSeq({ name }) : move.to;
+      await saveCheckpoint({ key: desc.key, seq: target, reason: `${move.reason} from ${previous}` });
+      state.checkpoint = target;
+      state.moves.shift();
+      state.appliedMoves.set(move.id, { previous, current: target });
+      wf.log.info('checkpoint moved', { pillow: desc.key, previous, current: target, reason: move.reason });
+    }
+  };
+
+  for (;;) {
+    await applyMoves();
+    if (state.paused) {
+      setStatus('paused');
+      publish(state, desc);
+      await wf.condition(() => !state.paused || state.moves.length > 0);
+      continue;
+    }
+    if (
+      wf.workflowInfo().continueAsNewSuggested ||
+      (input.continueAsNewAfterBatches && state.batchesThisRun >= input.continueAsNewAfterBatches)
+    ) {
+      await wf.condition(() => wf.allHandlersFinished() || state.moves.length > 0);
+      if (state.moves.length > 0) continue;
+      await wf.continueAsNew<typeof pillow>({
+        name,
+        ...(input.partition !== undefined ? { partition: input.partition } : {}),
+        ...(input.continueAsNewAfterBatches ? { continueAsNewAfterBatches: input.continueAsNewAfterBatches } : {}),
+        carried: state.carry(),
+      });
+    }
+
+    let outcome: BatchOutcome | null = null;
+    const scope = new wf.CancellationScope();
+    batchScope = scope;
+    try {
+      outcome = await scope.run(() =>
+        processBatch.executeWithOptions(
+          { ...BATCH_OPTIONS, summary: `${desc.key}: batch from ${shortSeq(state.checkpoint)}` },
+          [{ name, ...(input.partition !== undefined ? { partition: input.partition } : {}), since: state.checkpoint }],
+        ),
+      );
+    } catch (err) {
+      if (wf.CancellationScope.current().consideredCancelled) throw err; // the workflow itself was cancelled: stop
+      if (!wf.isCancellation(err)) await onBatchFailure(err, state, desc, setStatus);
+    } finally {
+      batchScope = null;
+    }
+    if (outcome) {
+      setStatus(state.applyBatch(outcome, desc.batchSize, new Date()));
+      if (outcome.rewound)
+        wf.log.warn('feed went backwards', { pillow: desc.key, since: outcome.since, lastSeq: outcome.lastSeq });
+    }
+    publish(state, desc);
+  }
+}
+
+async function describe(input: PillowInput): Promise<PillowDescription> {
+  try {
+    return await describePillow({
+      name: input.name,
+      ...(input.partition !== undefined ? { partition: input.partition } : {}),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE.includes(cause.type)) {
+      throw ApplicationFailure.nonRetryable(cause.message, cause.type);
+    }
+    throw err;
+  }
+}
+
+/** A batch that failed all its quick retries: visible as `failing`, retried with a growing wait. */
+async function onBatchFailure(
+  err: unknown,
+  state: PillowState,
+  desc: PillowDescription,
+  setStatus: (s: PillowStatusValue) => void,
+) {
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE.includes(cause.type)) {
+    throw ApplicationFailure.nonRetryable(cause.message, cause.type);
+  }
+  state.consecutiveFailures += 1;
+  state.lastError = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+  setStatus('failing');
+  publish(state, desc);
+  wf.log.warn('batch failing', {
+    pillow: desc.key,
+    since: state.checkpoint,
+    attempt: state.consecutiveFailures,
+    error: state.lastError,
+  });
+  const backoff = Math.min(MAX_FAILURE_BACKOFF_MS, 2000 * 2 ** (state.consecutiveFailures - 1));
+  await wf.condition(() => state.moves.length > 0 || state.paused, backoff);
+}
+
+function publish(state: PillowState, desc: PillowDescription) {
+  wf.setCurrentDetails(state.details(desc.key, desc.source, desc.processors));
+}
+
+function shortSeq(seq: string): string {
+  return seq.length > 24 ? seq.slice(0, 24) + '…' : seq;
+}
+
+function rewindProblem(rewind: unknown): string | null {
+  if (typeof rewind !== 'object' || rewind === null || !('to' in rewind))
+    return 'expected {"to": "<seq>" | "0" | "now"}';
+  const to = (rewind as RewindInput).to;
+  if (to === 'now' || to === '0') return null;
+  const problem = seqProblem(to);
+  return problem ? `"to": ${problem}` : null;
+}
+
+function setCheckpointValidator(update: SetCheckpointInput): void {
+  if (typeof update !== 'object' || update === null) throw new Error('expected {"seq": "<seq>"}');
+  const problem = seqProblem(update.seq);
+  if (problem) throw new Error(`"seq": ${problem}`);
+  if (update.seq === 'now') throw new Error('"now" is not a seq; use the rewind signal with {"to": "now"}');
+}

@@ -1,0 +1,155 @@
+/**
+ * Types shared by workflows, activities, the CLI and tests. Pure types only: workflow code
+ * imports this, so nothing here may touch Node.
+ */
+export type Seq = string;
+
+/** Values of the `PillowStatus` search attribute on `pillow` workflows. */
+export type PillowStatusValue = 'running' | 'paused' | 'catching-up' | 'idle' | 'failing';
+
+/** Input of the `pillow` workflow. Only `name` is needed; the rest is for overrides and continue-as-new. */
+export interface PillowInput {
+  name: string;
+  /** Start here instead of the stored checkpoint. */
+  checkpoint?: Seq;
+  /** Partition index of a partitioned pillow (`pillow/<name>/p<i>`). */
+  partition?: number;
+  /** Continue-as-new after this many batches (tests); otherwise when Temporal suggests it. */
+  continueAsNewAfterBatches?: number;
+  /** Carried across continue-as-new. */
+  carried?: CarriedState;
+}
+
+/** What one run hands to the next on continue-as-new. */
+export interface CarriedState {
+  checkpoint: Seq;
+  paused: boolean;
+  processed: number;
+  failed: number;
+  skipped: number;
+  batches: number;
+  rewindsDetected: number;
+  runs: number;
+  startedAt: string;
+}
+
+/** The `status` query's answer. */
+export interface PillowStatusView {
+  name: string;
+  partition: number | null;
+  workflowId: string;
+  checkpoint: Seq;
+  status: PillowStatusValue;
+  paused: boolean;
+  processed: number;
+  failed: number;
+  skipped: number;
+  batches: number;
+  /** Changes after the checkpoint, from CouchDB's `pending` or an estimate; null when unknown. */
+  pending: number | null;
+  lastBatchAt: string | null;
+  /** When the pillow last saw the feed with nothing left to read. */
+  caughtUpAt: string | null;
+  lastError: string | null;
+  rewindsDetected: number;
+  /** Changes per second over the last batches. */
+  rate: number;
+  runs: number;
+  startedAt: string;
+}
+
+/** The `pillow` workflow's result when stopped (cancelled). */
+export interface PillowResult {
+  name: string;
+  checkpoint: Seq;
+  processed: number;
+  failed: number;
+}
+
+export interface PillowDescription {
+  name: string;
+  key: string;
+  batchSize: number;
+  partitions: number;
+  /** The checkpoint committed with the sinks' rows, or null if the pillow never ran. */
+  storedCheckpoint: Seq | null;
+  /** Whether PillowName / PillowStatus exist on this namespace (upserting a missing one fails the task). */
+  searchAttributes: boolean;
+  /** One line per processor, for the Web UI. */
+  processors: string[];
+  source: string;
+}
+
+export interface BatchInput {
+  name: string;
+  partition?: number;
+  since: Seq;
+}
+
+export interface FailedChange {
+  id: string;
+  seq: Seq | null;
+  error: string;
+}
+
+/** What a batch returns to the workflow: seqs, counts and failed ids, never doc bodies. */
+export interface BatchOutcome {
+  since: Seq;
+  lastSeq: Seq;
+  /** Changes read from the feed. */
+  read: number;
+  processed: number;
+  /** Dropped by the filter (or belonging to another partition). */
+  skipped: number;
+  failed: FailedChange[];
+  /** How many failures were left out of `failed` to keep history small. */
+  failedOmitted: number;
+  pending: number | null;
+  /** The feed had nothing new: this was a long poll that timed out. */
+  idle: boolean;
+  /** The page was full: more is waiting. */
+  full: boolean;
+  /** The feed's seq went backwards (estimate from the numeric prefix). */
+  rewound: boolean;
+  durationMs: number;
+}
+
+export interface RewindInput {
+  to: string;
+}
+
+export interface SetCheckpointInput {
+  seq: Seq;
+}
+
+export interface SetCheckpointResult {
+  previous: Seq;
+  current: Seq;
+}
+
+/** Input of a `retryChange` workflow: one failing doc of one pillow. */
+export interface RetryChangeInput {
+  pillow: string;
+  docId: string;
+  seq: Seq | null;
+  error: string;
+}
+
+export type RetryChangeState = 'retrying' | 'parked' | 'resolved';
+
+export interface RetryChangeStatus {
+  pillow: string;
+  docId: string;
+  state: RetryChangeState;
+  attempts: number;
+  lastError: string;
+  nextAttemptAt: string | null;
+  firstFailedAt: string;
+}
+
+export interface RetryDocOutcome {
+  ok: boolean;
+  error?: string;
+  /** Attempts and backoff from the pillow's config. */
+  retry: { attempts: number; initialIntervalSeconds: number; backoffCoefficient: number; maxIntervalSeconds: number };
+}

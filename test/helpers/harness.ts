@@ -1,0 +1,127 @@
+/**
+ * Per-suite setup against the servers test/run-tests.ts started: a fresh PostgreSQL database, a
+ * unique task queue, unique CouchDB databases, a worker running the given pillows in-process.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import nano from 'nano';
+import { Client, Connection } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { createDatabase } from '../../src/dev/postgres-server';
+import { createPool } from '../../src/postgres/pool';
+import { startWorker, type RunningWorker } from '../../src/worker/start-worker';
+import type { PillowDefinition } from '../../src/config/pillow-definition';
+import { silentLogger } from '../../src/logging';
+import { noopMetrics, type PillowMetrics } from '../../src/metrics/pillow-metrics';
+import type { PillowStatusView } from '../../src/workflows/types';
+import { statusQuery } from '../../src/workflows/messages';
+import { pillowWorkflowId } from '../../src/workflows/ids';
+
+const run = promisify(execFile);
+
+export function testEnv(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`${name} is not set: run the tests with \`npm test\` (test/run-tests.ts starts the servers)`);
+  return value;
+}
+
+export interface Suite {
+  couchUrl: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  taskQueue: string;
+  pool: Pool;
+  client: Client;
+  /** A new CouchDB database with a unique name. */
+  couchDb(prefix?: string): Promise<string>;
+  startWorker(pillows: PillowDefinition[], opts?: { metrics?: PillowMetrics }): Promise<RunningWorker>;
+  /** Runs the plain Temporal CLI against the test server; returns stdout. */
+  temporalCli(args: string[]): Promise<string>;
+  status(name: string, partition?: number): Promise<PillowStatusView>;
+  cleanup(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function setupSuite(label: string): Promise<Suite> {
+  const couchUrl = testEnv('PILLOWTOP_TEST_COUCH_URL');
+  const temporalAddress = testEnv('PILLOWTOP_TEST_TEMPORAL_ADDRESS');
+  const db = await createDatabase(testEnv('PILLOWTOP_TEST_DATABASE_URL'), `pt_${label.replace(/[^a-z0-9]/g, '_')}`);
+  const pool = createPool(db.url);
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const taskQueue = `test-${label}-${process.pid}-${Date.now().toString(36)}`;
+  const workers: RunningWorker[] = [];
+  const couchDbs: string[] = [];
+  const bundle = { code: readFileSync(testEnv('PILLOWTOP_TEST_WORKFLOW_BUNDLE'), 'utf8') };
+  return {
+    couchUrl,
+    databaseUrl: db.url,
+    temporalAddress,
+    taskQueue,
+    pool,
+    client,
+    async couchDb(prefix = label) {
+      const name = `${prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_${process.pid}_${++counter}_${Date.now().toString(36)}`;
+      await nano(couchUrl).db.create(name);
+      couchDbs.push(name);
+      return name;
+    },
+    async startWorker(pillows, opts = {}) {
+      const worker = await startWorker({
+        pillows,
+        temporal: { address: temporalAddress, namespace: 'default' },
+        taskQueue,
+        pool,
+        metrics: opts.metrics ?? noopMetrics,
+        log: process.env.PILLOWTOP_TEST_VERBOSE ? undefined : silentLogger,
+        workflowBundle: bundle,
+        env: { ...process.env, COUCH_URL: couchUrl },
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async temporalCli(args) {
+      const { stdout } = await run(testEnv('PILLOWTOP_TEST_TEMPORAL_CLI'), [...args, '--address', temporalAddress], {
+        timeout: 60_000,
+      });
+      return stdout;
+    },
+    status: (name, partition) => client.workflow.getHandle(pillowWorkflowId(name, partition)).query(statusQuery),
+    async cleanup() {
+      await Promise.allSettled(workers.map((w) => w.stop()));
+      await connection.close();
+      await pool.end();
+      await db.drop().catch(() => undefined);
+      await Promise.allSettled(couchDbs.map((name) => nano(couchUrl).db.destroy(name)));
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value; fails with the last value after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Stops a pillow the way operators do and waits until it has stopped. */
+export async function cancelAndWait(client: Client, workflowId: string): Promise<void> {
+  const handle = client.workflow.getHandle(workflowId);
+  await handle.cancel();
+  await handle.result().catch(() => undefined);
+}

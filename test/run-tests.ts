@@ -1,0 +1,68 @@
+/**
+ * Starts the servers the tests share (a Temporal dev server with its Web UI, pouchdb-server, and
+ * PostgreSQL from DATABASE_URL / the local server / an embedded one), bundles the workflows once,
+ * runs `node --test` over test/*.test.ts, and stops everything. Usage: run-tests.ts [FILE...]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startTemporalDevServer } from '../src/dev/temporal-server';
+import { startCouchDevServer } from '../src/dev/couch-server';
+import { resolveDevPostgres } from '../src/dev/postgres-server';
+import { ensureTemporalCli } from '../src/dev/temporal-cli';
+
+async function main() {
+  const root = path.resolve(__dirname, '..');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pillowtop-test-'));
+  const files = process.argv.slice(2).length
+    ? process.argv.slice(2)
+    : readdirSync(path.join(root, 'test'))
+        .filter((f) => f.endsWith('.test.ts'))
+        .sort()
+        .map((f) => path.join('test', f));
+  console.error(`pillowtop tests: starting servers in ${dir}`);
+  const cli = ensureTemporalCli();
+  const [temporal, couch, pg, bundle] = await Promise.all([
+    startTemporalDevServer({ dir }),
+    startCouchDevServer({ dir }),
+    resolveDevPostgres({ dir }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: undefined }),
+  ]);
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  console.error(
+    `pillowtop tests: Temporal ${temporal.address} (UI ${temporal.uiUrl}), CouchDB ${couch.url}, PostgreSQL (${pg.origin})`,
+  );
+  const env = {
+    ...process.env,
+    PILLOWTOP_TEST_DIR: dir,
+    PILLOWTOP_TEST_TEMPORAL_ADDRESS: temporal.address,
+    PILLOWTOP_TEST_TEMPORAL_UI: temporal.uiUrl ?? '',
+    PILLOWTOP_TEST_TEMPORAL_CLI: cli,
+    PILLOWTOP_TEST_COUCH_URL: couch.url,
+    PILLOWTOP_TEST_DATABASE_URL: pg.url,
+    PILLOWTOP_TEST_WORKFLOW_BUNDLE: bundlePath,
+    PILLOWTOP_LOG_LEVEL: process.env.PILLOWTOP_LOG_LEVEL ?? 'warn',
+  };
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+      {
+        cwd: root,
+        env,
+        stdio: 'inherit',
+      },
+    );
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+  await Promise.allSettled([temporal.stop(), couch.stop(), pg.stop()]);
+  process.exit(code);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
