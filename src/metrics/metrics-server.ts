@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPrometheusMetrics } from './prometheus';
 import type { PillowMetrics } from './pillow-metrics';
 import { freePort } from '../dev/ports';
@@ -23,6 +23,8 @@ export async function startMetricsServer(env: NodeJS.ProcessEnv = process.env): 
   const host = env.PILLOWTOP_METRICS_HOST ?? '0.0.0.0';
   const sdkPort = await freePort();
   Runtime.install({
+    // the SDK's own info lines (bundling, state changes) drown pillowtop's; PILLOWTOP_SDK_LOG_LEVEL=INFO brings them back
+    logger: new DefaultLogger((env.PILLOWTOP_SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
     telemetryOptions: {
       metrics: {
         prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, countersTotalSuffix: true, useSecondsForDurations: true },

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import nano from 'nano';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createDatabase } from '../../src/dev/postgres-server';
 import { createPool } from '../../src/postgres/pool';
@@ -19,6 +20,9 @@ import { statusQuery } from '../../src/workflows/messages';
 import { pillowWorkflowId } from '../../src/workflows/ids';
 
 const run = promisify(execFile);
+
+// quiet SDK logs in tests (the runtime can be installed once per process, before any worker)
+Runtime.install({ logger: new DefaultLogger(process.env.PILLOWTOP_TEST_VERBOSE ? 'INFO' : 'WARN') });
 
 export function testEnv(name: string): string {
   const value = process.env[name];

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { runWorkerFromEnv } from '../../worker/run-worker-from-env';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run a worker: polls the task queue and runs the configured pillows (stops on SIGINT/SIGTERM)')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  TEMPORAL_ADDRESS        Temporal frontend (default localhost:7233)
+  TEMPORAL_NAMESPACE      namespace (default "default"); TEMPORAL_API_KEY / TEMPORAL_TLS_* for TLS
+  PILLOWTOP_TASK_QUEUE    task queue (default "pillowtop")
+  PILLOWTOP_CONFIG        config file (default pillowtop.config.ts in the project)
+  COUCH_URL               CouchDB server, credentials included
+  DATABASE_URL            PostgreSQL: checkpoints and the PostgreSQL processors
+  PILLOWTOP_METRICS_PORT  Prometheus /metrics port (default 9464; 0 picks a free port)`,
+    )
+    .action(async () => {
+      await runWorkerFromEnv();
+    });
+}

@@ -1,0 +1,41 @@
+/**
+ * The `pillowtop` CLI: a thin layer over the same Temporal calls an operator could make with the
+ * Temporal CLI. Each command lives in `commands/<name>.ts` and registers itself here.
+ */
+import { Command, CommanderError } from 'commander';
+import { CliError, oneLine } from './cli-error';
+import { ConfigError } from '../config/validate-config';
+import { registerWorker } from './commands/worker';
+import { registerDev } from './commands/dev';
+
+export function buildProgram(): Command {
+  const program = new Command('pillowtop')
+    .description('CouchDB change feeds into PostgreSQL and other stores, as Temporal workflows')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerWorker(program);
+  registerDev(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // commander already printed it (or help)
+    if (err instanceof ConfigError) {
+      console.error(`pillowtop: config: ${err.message}`);
+      return 2;
+    }
+    console.error(`pillowtop: ${oneLine(err)}`);
+    if (process.env.PILLOWTOP_DEBUG && !(err instanceof CliError)) console.error(err);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}
