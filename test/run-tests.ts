@@ -1,7 +1,7 @@
 /**
  * Starts the servers the tests share (a Temporal dev server with its Web UI, pouchdb-server, and
  * PostgreSQL from DATABASE_URL / the local server / an embedded one), bundles the workflows once,
- * runs `node --test` over test/*.test.ts, and stops everything. Usage: run-tests.ts [FILE...]
+ * runs `node --test` over test/*.test.ts, and stops everything. Usage: run-tests.ts [--node-test-flag…] [FILE...]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -16,8 +16,11 @@ import { ensureTemporalCli } from '../src/dev/temporal-cli';
 async function main() {
   const root = path.resolve(__dirname, '..');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pillowtop-test-'));
-  const files = process.argv.slice(2).length
-    ? process.argv.slice(2)
+  const args = process.argv.slice(2);
+  const flags = args.filter((a) => a.startsWith('--')); // passed to node --test, e.g. --test-name-pattern=…
+  const named = args.filter((a) => !a.startsWith('--'));
+  const files = named.length
+    ? named
     : readdirSync(path.join(root, 'test'))
         .filter((f) => f.endsWith('.test.ts'))
         .sort()
@@ -49,7 +52,7 @@ async function main() {
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...flags, ...files],
       {
         cwd: root,
         env,

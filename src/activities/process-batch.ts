@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import type { BatchInput, BatchOutcome } from '../workflows/types';
 import { pillowKey } from '../workflows/ids';
@@ -57,7 +57,7 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Pr
   try {
     page = (await takePrefetch(key, input.since)) ?? (await read(input.since, pillow.longPollSeconds * 1000));
   } catch (err) {
-    if (ctx.cancellationSignal.aborted) throw err;
+    throwIfCancelled(ctx);
     throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
   }
   ctx.heartbeat({ since: input.since, read: page.changes.length });
@@ -84,7 +84,7 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Pr
       });
       failures = failures.concat(processed);
     } catch (err) {
-      if (ctx.cancellationSignal.aborted) throw err;
+      throwIfCancelled(ctx);
       // outages are retried by Temporal; anything else here is a bug worth retrying visibly too
       throw ApplicationFailure.retryable(errorText(err), isTransientError(err) ? 'Outage' : (err as Error).name);
     }
@@ -135,6 +135,15 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Pr
     rewound,
     durationMs,
   };
+}
+
+/**
+ * A cancelled activity (pause, rewind, stop) reports cancellation, not the aborted request's error,
+ * so the workflow sees a cancellation and not a failing batch.
+ */
+function throwIfCancelled(ctx: Context): void {
+  if (ctx.cancellationSignal.aborted)
+    throw new CancelledFailure(`batch cancelled: ${String(ctx.cancellationSignal.reason ?? 'cancel requested')}`);
 }
 
 function lookup(deps: ActivityDeps, name: string) {

@@ -1,5 +1,10 @@
 import * as wf from '@temporalio/workflow';
-import { ActivityCancellationType, ApplicationFailure, type ActivityOptions } from '@temporalio/common';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancelledFailure,
+  type ActivityOptions,
+} from '@temporalio/common';
 import type { PillowActivities } from '../activities/pillow-activities';
 import { seqProblem } from '../seq';
 import { pauseSignal, resumeSignal, rewindSignal, setCheckpointUpdate, statusQuery } from './messages';
@@ -32,7 +37,8 @@ const { describePillow, saveCheckpoint, headSeq } = wf.proxyActivities<PillowAct
 // which marks the pillow failing (visible in search) and keeps retrying with its own backoff.
 const BATCH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  // the SDK sends heartbeats (and so learns of a cancel: pause, rewind, stop) at most every 0.8 × this
+  heartbeatTimeout: '10 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1s',
@@ -164,7 +170,9 @@ export async function pillow(input: PillowInput): Promise<never> {
         ),
       );
     } catch (err) {
-      if (wf.CancellationScope.current().consideredCancelled) throw err; // the workflow itself was cancelled: stop
+      // the workflow itself was cancelled: stop (as cancelled, whatever the batch died of)
+      if (wf.CancellationScope.current().consideredCancelled)
+        throw wf.isCancellation(err) ? err : new CancelledFailure('pillow stopped');
       if (!wf.isCancellation(err)) await onBatchFailure(err, state, desc, setStatus);
     } finally {
       batchScope = null;

@@ -44,6 +44,8 @@ export interface Suite {
   /** Runs the plain Temporal CLI against the test server; returns stdout. */
   temporalCli(args: string[]): Promise<string>;
   status(name: string, partition?: number): Promise<PillowStatusView>;
+  /** `eventually` that, on timeout, adds the workflow's pending activities and last events to the error. */
+  eventuallyFor<T>(workflowId: string, what: string, check: () => Promise<T>, timeoutMs?: number): Promise<T>;
   cleanup(): Promise<void>;
 }
 
@@ -92,6 +94,25 @@ export async function setupSuite(label: string): Promise<Suite> {
         timeout: 60_000,
       });
       return stdout;
+    },
+    async eventuallyFor(workflowId, what, check, timeoutMs) {
+      try {
+        return await eventually(what, check, timeoutMs);
+      } catch (err) {
+        const handle = client.workflow.getHandle(workflowId);
+        const desc = await handle.describe().catch(() => null);
+        const pending = desc?.raw.pendingActivities?.map(
+          (a) =>
+            `${a.activityType?.name} state=${a.state} attempt=${a.attempt} lastFailure=${a.lastFailure?.message ?? ''}`,
+        );
+        const history = await handle.fetchHistory().catch(() => null);
+        const last = history?.events
+          ?.slice(-12)
+          .map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?');
+        throw new Error(
+          `${(err as Error).message}\n  status: ${desc?.status.name}\n  pending activities: ${JSON.stringify(pending)}\n  last events: ${JSON.stringify(last)}`,
+        );
+      }
     },
     status: (name, partition) => client.workflow.getHandle(pillowWorkflowId(name, partition)).query(statusQuery),
     async cleanup() {
