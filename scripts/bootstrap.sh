@@ -8,3 +8,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node --import tsx -e 'process.stdout.write(require("./src/dev/temporal-cli").ensureTemporalCli() + "\n")' >/dev/null
+# The Web UI browser test drives Debian's chromium with playwright-core (no browser download).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  echo "pillowtop: /usr/bin/chromium is missing; installing Debian's chromium for the Web UI browser test (apt-get update && apt-get install -y chromium)…" >&2
+  SUDO=""
+  if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >&2
+fi

@@ -1,0 +1,46 @@
+import type { Client } from '@temporalio/client';
+import type { ResolvedPillow } from '../config/pillow-definition';
+import { pauseSignal, resumeSignal, setCheckpointUpdate, statusQuery } from '../workflows/messages';
+import type { PillowStatusView, SetCheckpointResult } from '../workflows/types';
+import { runningHandles } from './pillow-handles';
+
+/** Where `pillowtop rewind` moves a pillow: a seq, the start of the feed (`0`), or its head (`now`). */
+export type RewindTo = { seq: string } | { zero: true } | { now: true };
+
+export interface CheckpointMoved extends SetCheckpointResult {
+  workflowId: string;
+}
+
+/**
+ * Moves every partition's checkpoint with the `setCheckpoint` update, the same call as
+ * `temporal workflow update execute --name setCheckpoint --input '{"seq": "…"}'`; it returns once
+ * the checkpoint is stored, with the previous and the new one.
+ */
+export async function rewindPillow(client: Client, pillow: ResolvedPillow, to: RewindTo): Promise<CheckpointMoved[]> {
+  const seq = 'seq' in to ? to.seq : 'zero' in to ? '0' : 'now';
+  const moved: CheckpointMoved[] = [];
+  for (const handle of await runningHandles(client, pillow)) {
+    const result = await handle.executeUpdate(setCheckpointUpdate, { args: [{ seq }] });
+    moved.push({ workflowId: handle.workflowId, ...result });
+  }
+  return moved;
+}
+
+/**
+ * Sends `pause` or `resume` (as `temporal workflow signal --name pause` would) to every partition,
+ * then waits until the status query shows it, so the command reports what happened, not what was asked.
+ */
+export async function setPaused(client: Client, pillow: ResolvedPillow, paused: boolean): Promise<PillowStatusView[]> {
+  const handles = await runningHandles(client, pillow);
+  await Promise.all(handles.map((h) => h.signal(paused ? pauseSignal : resumeSignal)));
+  return Promise.all(
+    handles.map(async (h) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const view = await h.query(statusQuery);
+        if (view.paused === paused || Date.now() > deadline) return view;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }),
+  );
+}
