@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { opsEnv, runPillowtop, spawnPillowtop } from './helpers/pillowtop-cli';
+import { ROOT, opsEnv, runPillowtop, spawnPillowtop } from './helpers/pillowtop-cli';
 import { parsePrometheus, valueOf, type Sample } from './helpers/prometheus-text';
 import { freePort } from '../src/dev/ports';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
@@ -144,5 +146,26 @@ describe('/metrics of a `pillowtop worker` during a run', () => {
     assert.equal(valueOf(samples, 'pillowtop_changes_processed_total', { pillow: CASES, processor: MIRROR }), 151);
     assert.equal(valueOf(samples, 'pillowtop_changes_processed_total', { pillow: CASES, processor: TABLE }), 150);
     assert.equal(valueOf(samples, 'pillowtop_changes_failed_total', { pillow: CASES, processor: MIRROR }), null);
+  });
+
+  test('every metric the Grafana dashboard queries is served by the worker', async () => {
+    const text = await (await fetch(url)).text();
+    mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
+    writeFileSync(path.join(ROOT, 'test-artifacts', 'metrics.txt'), text);
+    const served = new Set(parsePrometheus(text).map((s) => s.name));
+    // labelled series that exist only once something happened: declared with # TYPE, or by the SDK on first use
+    for (const m of text.matchAll(/^# TYPE (\w+) counter$/gm)) served.add(`${m[1]}`);
+    served.add('temporal_activity_execution_failed_total'); // the SDK core creates it on the first failed attempt
+    const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/pillowtop.json'), 'utf8')) as {
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
+    const queried = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).flatMap((t) =>
+        [...t.expr.matchAll(/\b(?:pillowtop|temporal)_[a-z_]+/g)].map((m) => [p.title, m[0]]),
+      ),
+    );
+    assert.ok(queried.length >= 10);
+    const missing = queried.filter(([, name]) => !served.has(name));
+    assert.deepEqual(missing, [], 'metrics the dashboard queries but the worker does not serve');
   });
 });
