@@ -194,11 +194,24 @@ describe('the pillowtop CLI against a dev server', () => {
       '{"to":"0"}',
     ]);
     await eventually('pillowtop sees the rewind to 0', async () => (await statusJson(CASES))[0].checkpoint === '0');
+    const update = await s.temporalCli([
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      `pillow/${CASES}`,
+      '--name',
+      'setCheckpoint',
+      '--input',
+      '{"seq":"3"}',
+    ]);
+    assert.match(update, /"previous":\s*"0"/);
+    assert.equal((await statusJson(CASES))[0].checkpoint, '3');
 
     // a rewind with pillowtop shows in the Temporal CLI's query
     const to = await cli('rewind', CASES, '--to', '7');
     assert.equal(to.code, 0, to.stderr);
-    assert.equal(to.stdout.trim(), `pillow/${CASES}: checkpoint 0 -> 7`);
+    assert.equal(to.stdout.trim(), `pillow/${CASES}: checkpoint 3 -> 7`);
     assert.equal((await temporalQuery<PillowStatusView>(`pillow/${CASES}`)).checkpoint, '7');
 
     const zero = await cli('rewind', CASES, '--to-zero');
