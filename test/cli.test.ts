@@ -100,6 +100,11 @@ describe('the pillowtop CLI against a dev server', () => {
       2,
       /config file not found/,
     );
+    assertFails(
+      await runPillowtop(['run-docs', CASES, 'case-1'], { ...env, PILLOWTOP_TASK_QUEUE: 'nobody-polls-this' }),
+      1,
+      /no worker polls task queue "nobody-polls-this"/,
+    );
     const bad = await cli('frobnicate');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /unknown command 'frobnicate'/);
@@ -204,6 +209,8 @@ describe('the pillowtop CLI against a dev server', () => {
       'setCheckpoint',
       '--input',
       '{"seq":"3"}',
+      '-o',
+      'json',
     ]);
     assert.match(update, /"previous":\s*"0"/);
     assert.equal((await statusJson(CASES))[0].checkpoint, '3');

@@ -77,7 +77,8 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ChangesPage
     // nano never settles when an abort lands while it reads a text/plain body (pouchdb-server's
     // long poll): its handler's rejection is dropped. The abort itself ends the wait instead.
     const aborted = new Promise<never>((_, reject) => {
-      const fail = () => reject(new Error('aborted'));
+      // the abort's own reason (an AbortError, or the activity's CancelledFailure) so cancellation reads as such
+      const fail = () => reject(bound.signal.reason);
       if (bound.signal.aborted) fail();
       else bound.signal.addEventListener('abort', fail, { once: true });
     });

@@ -31,6 +31,8 @@ export interface PillowStatusRow {
   lastError: string | null;
 }
 
+const QUERY_TIMEOUT_MS = 10_000;
+
 /**
  * Lag that stays honest for a quiet database: a pillow with nothing pending is 0 seconds behind
  * however long ago its last change came; one with changes waiting is behind since it last caught up.
@@ -54,7 +56,10 @@ export async function pillowStatusRows(
       const base = { pillow: pillow.name, partition, workflowId };
       if (state === 'RUNNING') {
         try {
-          const view = await client.workflow.getHandle(workflowId).query(statusQuery);
+          // bounded: a workflow whose worker is down answers no query, and status must still print
+          const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+            client.workflow.getHandle(workflowId).query(statusQuery),
+          );
           return {
             ...base,
             running: true,

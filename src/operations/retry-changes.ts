@@ -29,9 +29,15 @@ export async function listRetryChanges(client: Client, pillows: string[]): Promi
   const names = pillows.map((p) => `"${p.replace(/["\\]/g, '')}"`).join(', ');
   const query = `WorkflowType="${RETRY_CHANGE_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND PillowName IN (${names})`;
   const ids: string[] = [];
-  for await (const wf of client.workflow.list({ query })) {
-    ids.push(wf.workflowId);
-    if (ids.length >= MAX_LISTED) break;
+  try {
+    for await (const wf of client.workflow.list({ query })) {
+      ids.push(wf.workflowId);
+      if (ids.length >= MAX_LISTED) break;
+    }
+  } catch (err) {
+    if (/PillowName/.test((err as Error).message))
+      throw new Error('the PillowName search attribute is not registered on this namespace: run `pillowtop setup`');
+    throw err;
   }
   const rows = await Promise.all(ids.map((id) => describeRetryChange(client, id)));
   return rows.sort((a, b) => a.pillow.localeCompare(b.pillow) || a.docId.localeCompare(b.docId));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { RUN_DOCS_WORKFLOW_TYPE } from '../workflows/ids';
 import type { RunDocsInput, RunDocsResult } from '../workflows/types';
 
@@ -14,6 +15,7 @@ export async function runDocs(
   docIds: string[],
   taskQueue: string,
 ): Promise<RunDocsResult & { workflowId: string }> {
+  await requireWorker(client, taskQueue);
   const workflowId = `pillow/${pillow}/run-docs/${randomUUID()}`;
   const input: RunDocsInput = { pillow, docIds };
   const result = await client.workflow.execute(RUN_DOCS_WORKFLOW_TYPE, {
@@ -24,4 +26,17 @@ export async function runDocs(
     staticSummary: `${pillow}: run ${docIds.length} doc(s) on request (pillowtop run-docs)`,
   });
   return { ...(result as RunDocsResult), workflowId };
+}
+
+/** Fails at once, instead of waiting for a worker that may never come, when nobody polls the queue. */
+async function requireWorker(client: Client, taskQueue: string): Promise<void> {
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  if (!pollers || pollers.length === 0)
+    throw new Error(
+      `no worker polls task queue "${taskQueue}": start one with \`pillowtop worker\` (or set PILLOWTOP_TASK_QUEUE)`,
+    );
 }
