@@ -29,16 +29,24 @@ export async function rewindPillow(client: Client, pillow: ResolvedPillow, to: R
 /**
  * Sends `pause` or `resume` (as `temporal workflow signal --name pause` would) to every partition,
  * then waits until the status query shows it, so the command reports what happened, not what was asked.
+ * A pause waits for the batch in flight to be cancelled (it never commits after that).
  */
 export async function setPaused(client: Client, pillow: ResolvedPillow, paused: boolean): Promise<PillowStatusView[]> {
   const handles = await runningHandles(client, pillow);
   await Promise.all(handles.map((h) => h.signal(paused ? pauseSignal : resumeSignal)));
   return Promise.all(
     handles.map(async (h) => {
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 30_000;
       for (;;) {
         const view = await h.query(statusQuery);
-        if (view.paused === paused || Date.now() > deadline) return view;
+        // `paused` flips as soon as the signal is handled; the state becomes `paused` only once the
+        // batch in flight has been cancelled, so after `pause` returns nothing more is committed
+        const done = paused ? view.status === 'paused' : !view.paused;
+        if (done) return view;
+        if (Date.now() > deadline)
+          throw new Error(
+            `${h.workflowId} took the ${paused ? 'pause' : 'resume'} signal but has not ${paused ? 'paused' : 'resumed'} after 30s (is a worker up?)`,
+          );
         await new Promise((r) => setTimeout(r, 200));
       }
     }),
