@@ -3,6 +3,8 @@ import type { ResolvedPillow } from '../config/pillow-definition';
 import { pauseSignal, resumeSignal, setCheckpointUpdate, statusQuery } from '../workflows/messages';
 import type { PillowStatusView, SetCheckpointResult } from '../workflows/types';
 import { runningHandles } from './pillow-handles';
+import { couchServer } from '../couch/couch-client';
+import { databaseInfo } from '../couch/read-changes';
 
 /** Where `pillowtop rewind` moves a pillow: a seq, the start of the feed (`0`), or its head (`now`). */
 export type RewindTo = { seq: string } | { zero: true } | { now: true };
@@ -14,16 +16,32 @@ export interface CheckpointMoved extends SetCheckpointResult {
 /**
  * Moves every partition's checkpoint with the `setCheckpoint` update, the same call as
  * `temporal workflow update execute --name setCheckpoint --input '{"seq": "…"}'`; it returns once
- * the checkpoint is stored, with the previous and the new one.
+ * the checkpoint is stored, with the previous and the new one. For `now` the head is read here,
+ * from the source database in the config (COUCH_URL), and set like any seq.
  */
 export async function rewindPillow(client: Client, pillow: ResolvedPillow, to: RewindTo): Promise<CheckpointMoved[]> {
-  const seq = 'seq' in to ? to.seq : 'zero' in to ? '0' : 'now';
+  const handles = await runningHandles(client, pillow);
+  const seq = 'seq' in to ? to.seq : 'zero' in to ? '0' : await feedHead(pillow);
   const moved: CheckpointMoved[] = [];
-  for (const handle of await runningHandles(client, pillow)) {
+  for (const handle of handles) {
     const result = await handle.executeUpdate(setCheckpointUpdate, { args: [{ seq }] });
     moved.push({ workflowId: handle.workflowId, ...result });
   }
   return moved;
+}
+
+/**
+ * The feed's head, as the worker's `headSeq` activity reads it (`update_seq` of the source
+ * database), so that `--to-now` can go through `setCheckpoint` and report old and new checkpoint.
+ */
+async function feedHead(pillow: ResolvedPillow): Promise<string> {
+  try {
+    return (await databaseInfo(await couchServer(pillow.source.url), pillow.source.db)).updateSeq;
+  } catch (err) {
+    throw new Error(
+      `--to-now reads the head of CouchDB "${pillow.source.db}" from here and could not: ${(err as Error).message.split('\n')[0]} (without CouchDB access: temporal workflow signal --workflow-id pillow/${pillow.name} --name rewind --input '{"to":"now"}')`,
+    );
+  }
 }
 
 /**

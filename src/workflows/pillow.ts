@@ -247,6 +247,5 @@ function setCheckpointValidator(update: SetCheckpointInput): void {
   if (typeof update !== 'object' || update === null) throw new Error('expected {"seq": "<seq>"}');
   const problem = seqProblem(update.seq);
   if (problem) throw new Error(`"seq": ${problem}`);
-  // "now" (the feed's head, read by the headSeq activity) is accepted like the rewind signal's, so that
-  // `pillowtop rewind --to-now` can report the checkpoint it moved from and to; no CouchDB seq is "now"
+  if (update.seq === 'now') throw new Error('"now" is not a seq; use the rewind signal with {"to": "now"}');
 }

@@ -17,7 +17,7 @@ export function registerRewind(program: Command): void {
     .argument('<name>', 'a pillow from the config file')
     .option('--to <seq>', 'a seq of the source database, given verbatim')
     .option('--to-zero', 'the start of the feed: reprocess everything')
-    .option('--to-now', "the feed's current head: skip what is pending")
+    .option('--to-now', "the feed's current head (read from CouchDB at COUCH_URL): skip what is pending")
     .addHelpText(
       'after',
       `
