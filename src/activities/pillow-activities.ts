@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import type { BatchInput, PillowDescription, RetryDocOutcome } from '../workflows/types';
-import { removeFailingDocs } from '../postgres/failing-docs';
+import { countFailingDocs, removeFailingDocs } from '../postgres/failing-docs';
 import { pillowKey } from '../workflows/ids';
 import { UnknownPillowError } from '../config/pillow-registry';
 import { couchServer, redactUrl } from '../couch/couch-client';
@@ -44,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
       }
       await ensurePillowSetup(deps.pool, pillow, deps.log);
       const key = pillowKey(pillow.name, input.partition);
+      deps.metrics.parked(pillow.name, await countFailingDocs(deps.pool, pillow.name));
       return {
         name: pillow.name,
         key,
@@ -111,7 +112,8 @@ export function createActivities(deps: ActivityDeps) {
           slowThresholdMs: pillow.slowThresholdMs,
         });
         if (failed.length > 0) return { ok: false, error: failed[0].error, retry };
-        await removeFailingDocs(deps.pool, pillow.name, [input.docId]);
+        if ((await removeFailingDocs(deps.pool, pillow.name, [input.docId])).length > 0)
+          deps.metrics.parked(pillow.name, await countFailingDocs(deps.pool, pillow.name));
         return { ok: true, retry };
       } catch (err) {
         // an outage is not this doc's fault: let Temporal retry the activity instead of spending an attempt

@@ -102,7 +102,7 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Pr
   const rewound = isRewound(input.since, page);
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.batch(pillow.name, durationMs / 1000);
-  deps.metrics.position(pillow.name, pending, pending === 0 ? 0 : null);
+  deps.metrics.position(key, pending, pending === 0 ? 0 : null); // per partition: each has its own position
   if (rewound) {
     deps.metrics.rewind(pillow.name);
     log.warn('feed went backwards: changes are being reprocessed (safe: processors are idempotent)', {

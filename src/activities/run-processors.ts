@@ -43,6 +43,14 @@ export function isTransientError(err: unknown): boolean {
 // below this many changes a batch's failures are taken one by one, whatever they share
 const OUTAGE_MIN_BATCH = 10;
 
+/** One processor over some changes, reported to metrics only once its transaction commits. */
+interface Tally {
+  processor: string;
+  seconds: number;
+  ok: number;
+  bad: number;
+}
+
 /**
  * Runs every processor over the changes in one transaction that also moves the checkpoint.
  * If the batch throws for a doc's reason, it runs again change by change (savepoints), so that
@@ -53,8 +61,8 @@ export async function runProcessors(opts: RunProcessorsOptions): Promise<ChangeF
   let broken: Error | undefined;
   try {
     try {
-      return await inTransaction(client, opts, async () =>
-        checkNotOutage(opts.changes, await applyAll(client, opts, opts.changes)),
+      return await inTransaction(client, opts, async (tally) =>
+        checkNotOutage(opts.changes, await applyAll(client, opts, opts.changes, tally)),
       );
     } catch (err) {
       if (isTransientError(err) || opts.signal?.aborted) throw err;
@@ -64,8 +72,8 @@ export async function runProcessors(opts: RunProcessorsOptions): Promise<ChangeF
         error: errorText(err),
       });
     }
-    return await inTransaction(client, opts, async () =>
-      checkNotOutage(opts.changes, await applyOneByOne(client, opts)),
+    return await inTransaction(client, opts, async (tally) =>
+      checkNotOutage(opts.changes, await applyOneByOne(client, opts, tally)),
     );
   } catch (err) {
     if (isTransientPgError(err)) broken = err as Error;
@@ -78,14 +86,17 @@ export async function runProcessors(opts: RunProcessorsOptions): Promise<ChangeF
 async function inTransaction(
   client: PoolClient,
   opts: RunProcessorsOptions,
-  body: () => Promise<ChangeFailure[]>,
+  body: (tally: Tally[]) => Promise<ChangeFailure[]>,
 ): Promise<ChangeFailure[]> {
   await client.query('BEGIN');
   try {
-    const failures = await body();
+    // counted after COMMIT: a rolled-back attempt (retried change by change, or by Temporal) counts nothing
+    const tally: Tally[] = [];
+    const failures = await body(tally);
     if (opts.checkpointKey) await writeCheckpoint(client, opts.checkpointKey, opts.lastSeq);
     if (opts.signal?.aborted) throw new Error('cancelled before commit');
     await client.query('COMMIT');
+    for (const t of tally) opts.metrics.processor(opts.pillow, t.processor, t.seconds, t.ok, t.bad);
     return failures;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -93,16 +104,32 @@ async function inTransaction(
   }
 }
 
-async function applyAll(client: PoolClient, opts: RunProcessorsOptions, changes: Change[]): Promise<ChangeFailure[]> {
+async function applyAll(
+  client: PoolClient,
+  opts: RunProcessorsOptions,
+  changes: Change[],
+  tally: Tally[],
+): Promise<ChangeFailure[]> {
   const failures = new Map<string, ChangeFailure>();
   for (const processor of opts.processors) {
     const started = performance.now();
-    const result = await processor.processBatch(changes, {
-      pillow: opts.pillow,
-      db: client,
-      lastSeq: opts.lastSeq,
-      log: opts.log,
-    });
+    let result: Awaited<ReturnType<typeof processor.processBatch>>;
+    try {
+      result = await processor.processBatch(changes, {
+        pillow: opts.pillow,
+        db: client,
+        lastSeq: opts.lastSeq,
+        log: opts.log,
+      });
+    } catch (err) {
+      tally.push({
+        processor: processor.name,
+        seconds: (performance.now() - started) / 1000,
+        ok: 0,
+        bad: changes.length,
+      });
+      throw err;
+    }
     const ms = performance.now() - started;
     const failed = result?.failed ?? [];
     for (const f of failed) {
@@ -110,7 +137,12 @@ async function applyAll(client: PoolClient, opts: RunProcessorsOptions, changes:
       const error = `${processor.name}: ${f.error}`;
       failures.set(f.id, { id: f.id, seq: f.seq, error: prior ? `${prior.error}; ${error}` : error });
     }
-    opts.metrics.processor(opts.pillow, processor.name, ms / 1000, changes.length - failed.length, failed.length);
+    tally.push({
+      processor: processor.name,
+      seconds: ms / 1000,
+      ok: changes.length - failed.length,
+      bad: failed.length,
+    });
     if (ms > opts.slowThresholdMs) {
       opts.log.warn('slow processor', {
         pillow: opts.pillow,
@@ -125,17 +157,21 @@ async function applyAll(client: PoolClient, opts: RunProcessorsOptions, changes:
   return [...failures.values()];
 }
 
-async function applyOneByOne(client: PoolClient, opts: RunProcessorsOptions): Promise<ChangeFailure[]> {
+async function applyOneByOne(client: PoolClient, opts: RunProcessorsOptions, tally: Tally[]): Promise<ChangeFailure[]> {
   const failures: ChangeFailure[] = [];
   for (const change of opts.changes) {
     await client.query('SAVEPOINT one_change');
+    const own: Tally[] = [];
     try {
-      const failed = await applyAll(client, opts, [change]);
+      const failed = await applyAll(client, opts, [change], own);
       failures.push(...failed);
       await client.query('RELEASE SAVEPOINT one_change');
+      tally.push(...own);
     } catch (err) {
       await client.query('ROLLBACK TO SAVEPOINT one_change');
       if (isTransientError(err)) throw err;
+      // the savepoint undid the processors before the one that threw: only its failure counts
+      tally.push(...own.filter((t) => t.bad > 0));
       failures.push({ id: change.id, seq: change.seq, error: errorText(err) });
     }
   }

@@ -7,6 +7,15 @@ import { CliError, oneLine } from './cli-error';
 import { ConfigError } from '../config/validate-config';
 import { registerWorker } from './commands/worker';
 import { registerDev } from './commands/dev';
+import { registerStart } from './commands/start';
+import { registerStop } from './commands/stop';
+import { registerStatus } from './commands/status';
+import { registerRewind } from './commands/rewind';
+import { registerPauseResume } from './commands/pause-resume';
+import { registerErrors } from './commands/errors';
+import { registerRetry } from './commands/retry';
+import { registerRunDocs } from './commands/run-docs';
+import { registerSetup } from './commands/setup';
 
 export function buildProgram(): Command {
   const program = new Command('pillowtop')
@@ -14,6 +23,15 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerWorker(program);
+  registerStart(program);
+  registerStop(program);
+  registerStatus(program);
+  registerRewind(program);
+  registerPauseResume(program);
+  registerErrors(program);
+  registerRetry(program);
+  registerRunDocs(program);
+  registerSetup(program);
   registerDev(program);
   return program;
 }

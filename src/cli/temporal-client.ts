@@ -8,7 +8,7 @@ import { CliError } from './cli-error';
  */
 export async function connectClient(
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ client: Client; close(): Promise<void> }> {
+): Promise<{ client: Client; connection: Connection; close(): Promise<void> }> {
   const settings = temporalSettings(env);
   let connection: Connection;
   try {
@@ -19,5 +19,9 @@ export async function connectClient(
       `cannot reach Temporal at ${settings.address} (set TEMPORAL_ADDRESS): ${(err as Error).message.split('\n')[0]}`,
     );
   }
-  return { client: new Client({ connection, namespace: settings.namespace }), close: () => connection.close() };
+  return {
+    client: new Client({ connection, namespace: settings.namespace }),
+    connection,
+    close: () => connection.close(),
+  };
 }

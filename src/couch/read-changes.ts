@@ -74,7 +74,15 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ChangesPage
   try {
     // nano passes `signal` through to fetch, though its types do not list it
     const request = { db, path: '_changes', qs, signal: bound.signal } as Parameters<typeof server.nano.request>[0];
-    const body = (await server.nano.request(request)) as {
+    // nano never settles when an abort lands while it reads a text/plain body (pouchdb-server's
+    // long poll): its handler's rejection is dropped. The abort itself ends the wait instead.
+    const aborted = new Promise<never>((_, reject) => {
+      // the abort's own reason (an AbortError, or the activity's CancelledFailure) so cancellation reads as such
+      const fail = () => reject(bound.signal.reason);
+      if (bound.signal.aborted) fail();
+      else bound.signal.addEventListener('abort', fail, { once: true });
+    });
+    const body = (await Promise.race([server.nano.request(request), aborted])) as {
       results: RawChange[];
       last_seq: unknown;
       pending?: number;

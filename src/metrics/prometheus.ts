@@ -74,7 +74,9 @@ export function createPrometheusMetrics(registry: Registry = new Registry()): {
       if (bad > 0) failed.inc({ pillow: p, processor: name }, bad);
     },
     position(p, pendingCount) {
-      if (pendingCount !== null) pending.set({ pillow: p }, pendingCount);
+      // unknown is not behind: keep the last known position rather than start a lag clock
+      if (pendingCount === null) return;
+      pending.set({ pillow: p }, pendingCount);
       if (pendingCount === 0) {
         caughtUpAt.set(p, Date.now());
         behindSince.delete(p);

@@ -1,6 +1,7 @@
 /** Workflow ids and search attribute names from the contract (DESIGN.md). Pure: used by workflows too. */
 export const PILLOW_WORKFLOW_TYPE = 'pillow';
 export const RETRY_CHANGE_WORKFLOW_TYPE = 'retryChange';
+export const RUN_DOCS_WORKFLOW_TYPE = 'runDocs';
 export const DEFAULT_TASK_QUEUE = 'pillowtop';
 
 /** The checkpoint key of a pillow or one of its partitions: `cases`, `cases/p1`. */

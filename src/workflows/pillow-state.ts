@@ -120,17 +120,22 @@ export class PillowState {
     };
   }
 
-  /** Markdown for the Web UI's "current details". */
+  /**
+   * Markdown for the Web UI's "current details". The UI shows only the first few lines without
+   * scrolling, so what an operator looks for comes first: state, checkpoint, pending, last error.
+   * (Not part of history: changing it is replay-safe.)
+   */
   details(name: string, source: string, processors: string[]): string {
+    const checkpoint = this.checkpoint.length > 60 ? this.checkpoint.slice(0, 60) + '…' : this.checkpoint;
     const lines = [
-      `**pillow** \`${name}\` · **${this.status}**${this.paused ? ' (paused)' : ''}`,
-      `source: ${source}`,
-      `processors: ${processors.join(', ')}`,
-      `checkpoint: \`${this.checkpoint.length > 60 ? this.checkpoint.slice(0, 60) + '…' : this.checkpoint}\``,
-      `processed ${this.processed} · failed ${this.failed} · skipped ${this.skipped} · pending ${this.pending ?? 'unknown'} · ${this.rate()}/s`,
-      `last batch: ${this.lastBatchAt ?? 'never'}${this.rewindsDetected ? ` · feed rewinds detected: ${this.rewindsDetected}` : ''}`,
+      `**${this.status}**${this.paused && this.status !== 'paused' ? ' (pausing)' : ''} · checkpoint: \`${checkpoint}\` · pending ${this.pending ?? 'unknown'}`,
     ];
     if (this.lastError) lines.push(`last error: ${this.lastError}`);
+    lines.push(
+      `processed ${this.processed} · failed ${this.failed} · skipped ${this.skipped} · ${this.rate()}/s`,
+      `last batch: ${this.lastBatchAt ?? 'never'}${this.rewindsDetected ? ` · feed rewinds detected: ${this.rewindsDetected}` : ''}`,
+      `pillow \`${name}\` · source: ${source} · processors: ${processors.join(', ')}`,
+    );
     return lines.join('\n\n');
   }
 }

@@ -153,3 +153,15 @@ export interface RetryDocOutcome {
   /** Attempts and backoff from the pillow's config. */
   retry: { attempts: number; initialIntervalSeconds: number; backoffCoefficient: number; maxIntervalSeconds: number };
 }
+
+/** Input of a `runDocs` workflow (`pillowtop run-docs`). */
+export interface RunDocsInput {
+  pillow: string;
+  docIds: string[];
+}
+
+/** What `runDocs` returns: per doc, whether it went through, and why not. */
+export interface RunDocsResult {
+  pillow: string;
+  docs: { docId: string; ok: boolean; error?: string }[];
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { startPillow } from '../../operations/start-pillow';
+import { withOps } from '../../operations/pillow-context';
+import { loadConfig } from '../../config/load-config';
+import { CliError } from '../cli-error';
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('start pillows (idempotent: a running pillow is left as it is); each resumes from its checkpoint')
+    .argument('[name...]', 'pillows from the config file')
+    .option('--all', 'every pillow in the config file')
+    .addHelpText(
+      'after',
+      `
+Same as: temporal workflow start --type pillow --task-queue pillowtop --workflow-id pillow/NAME --input '{"name":"NAME"}'`,
+    )
+    .action(async (names: string[], opts: { all?: boolean }) => {
+      if (opts.all && names.length > 0) throw new CliError('give pillow names or --all, not both', 2);
+      if (!opts.all && names.length === 0) throw new CliError('name the pillows to start, or use --all', 2);
+      const wanted = opts.all ? loadConfig().map((p) => p.name) : names;
+      await withOps(wanted, async (ctx, pillows) => {
+        for (const pillow of pillows) {
+          for (const r of await startPillow(ctx.client, pillow, ctx.taskQueue)) {
+            console.log(`${r.workflowId}: ${r.started ? 'started' : 'already running'} (run ${r.runId})`);
+          }
+        }
+      });
+    });
+}

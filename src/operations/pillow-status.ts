@@ -1,0 +1,109 @@
+import type { Client } from '@temporalio/client';
+import type { ResolvedPillow } from '../config/pillow-definition';
+import { statusQuery } from '../workflows/messages';
+import type { PillowStatusView } from '../workflows/types';
+import { pillowWorkflows } from './pillow-context';
+import { workflowState } from './pillow-handles';
+
+/**
+ * One row of `pillowtop status`, and the stable shape of `status --json`. Fields are added, never
+ * renamed or removed.
+ */
+export interface PillowStatusRow {
+  pillow: string;
+  partition: number | null;
+  workflowId: string;
+  running: boolean;
+  /** running, paused, catching-up, idle, failing while running; otherwise Temporal's state (CANCELLED, …) or `not started`. */
+  state: string;
+  paused: boolean;
+  checkpoint: string | null;
+  processed: number | null;
+  failed: number | null;
+  skipped: number | null;
+  /** Changes after the checkpoint; null when unknown. */
+  pending: number | null;
+  /** 0 when caught up; else seconds since the pillow last had nothing left to read; null when unknown. */
+  lagSeconds: number | null;
+  /** Changes per second over the last batches. */
+  rate: number | null;
+  lastBatchAt: string | null;
+  lastError: string | null;
+}
+
+const QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * Lag that stays honest for a quiet database: a pillow with nothing pending is 0 seconds behind
+ * however long ago its last change came; one with changes waiting is behind since it last caught up.
+ */
+export function lagSeconds(view: PillowStatusView, now: Date = new Date()): number | null {
+  if (view.pending === 0 || view.status === 'idle') return 0;
+  const since = view.caughtUpAt ?? (view.pending !== null ? view.startedAt : null);
+  if (since === null) return null;
+  return Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 1000));
+}
+
+/** Status of every workflow of a pillow: the `status` query where running, Temporal's state otherwise. */
+export async function pillowStatusRows(
+  client: Client,
+  pillow: ResolvedPillow,
+  now = new Date(),
+): Promise<PillowStatusRow[]> {
+  return Promise.all(
+    pillowWorkflows(pillow).map(async ({ workflowId, partition }) => {
+      const state = await workflowState(client, workflowId);
+      const base = { pillow: pillow.name, partition, workflowId };
+      if (state === 'RUNNING') {
+        try {
+          // bounded: a workflow whose worker is down answers no query, and status must still print
+          const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+            client.workflow.getHandle(workflowId).query(statusQuery),
+          );
+          return {
+            ...base,
+            running: true,
+            state: view.status,
+            paused: view.paused,
+            checkpoint: view.checkpoint,
+            processed: view.processed,
+            failed: view.failed,
+            skipped: view.skipped,
+            pending: view.pending,
+            lagSeconds: lagSeconds(view, now),
+            rate: view.rate,
+            lastBatchAt: view.lastBatchAt,
+            lastError: view.lastError,
+          };
+        } catch (err) {
+          // running but not answering: no worker polls the task queue, or it is still starting
+          return {
+            ...stopped(base, 'RUNNING'),
+            running: true,
+            state: 'no worker',
+            lastError: (err as Error).message.split('\n')[0],
+          };
+        }
+      }
+      return stopped(base, state);
+    }),
+  );
+}
+
+function stopped(base: Pick<PillowStatusRow, 'pillow' | 'partition' | 'workflowId'>, state: string): PillowStatusRow {
+  return {
+    ...base,
+    running: false,
+    state,
+    paused: false,
+    checkpoint: null,
+    processed: null,
+    failed: null,
+    skipped: null,
+    pending: null,
+    lagSeconds: null,
+    rate: null,
+    lastBatchAt: null,
+    lastError: null,
+  };
+}
