@@ -33,11 +33,18 @@ test('record pillow and retryChange histories', { timeout: 240_000 }, async () =
         retry: { attempts: 1, initialIntervalSeconds: 1 },
         processors: [
           postgresMirror({ table: 'rec_mirror' }),
-          postgresTable({ table: 'rec_index', columns: [{ name: 'age', type: 'integer', expression: 'properties.age' }] }),
+          postgresTable({
+            table: 'rec_index',
+            columns: [{ name: 'age', type: 'integer', expression: 'properties.age' }],
+          }),
         ],
       },
     ]);
-    const revs = await writeDocs(s.couchUrl, db, Array.from({ length: 35 }, (_, i) => caseDoc(i)));
+    const revs = await writeDocs(
+      s.couchUrl,
+      db,
+      Array.from({ length: 35 }, (_, i) => caseDoc(i)),
+    );
     const bad = { ...caseDoc(3, 1), properties: { age: 'not a number' }, _rev: revs.get('case-00000003') };
     const badRev = (await nano(s.couchUrl).use(db).insert(bad)).rev;
 
@@ -49,22 +56,42 @@ test('record pillow and retryChange histories', { timeout: 240_000 }, async () =
     await eventually('caught up', async () => (await s.status('rec')).status === 'idle', 60_000);
     const retryId = retryChangeWorkflowId('rec', 'case-00000003', sha1);
     const retry = s.client.workflow.getHandle(retryId);
-    await s.eventuallyFor(retryId, 'parked', async () => (await retry.describe()).searchAttributes?.PillowStatus?.[0] === 'parked', 60_000);
+    await s.eventuallyFor(
+      retryId,
+      'parked',
+      async () => (await retry.describe()).searchAttributes?.PillowStatus?.[0] === 'parked',
+      60_000,
+    );
 
     await handle.signal(pauseSignal);
     await eventually('paused', async () => (await s.status('rec')).status === 'paused');
     await handle.signal(resumeSignal);
     await handle.signal(rewindSignal, { to: 'bogus value with spaces' });
     await handle.signal(rewindSignal, { to: '0' });
-    await eventually('rewound and caught up', async () => {
-      const st = await s.status('rec');
-      return st.processed >= 68 && st.status === 'idle'; // 34 good changes, twice
-    }, 60_000);
+    await eventually(
+      'rewound and caught up',
+      async () => {
+        const st = await s.status('rec');
+        return st.processed >= 68 && st.status === 'idle'; // 34 good changes, twice
+      },
+      60_000,
+    );
     await handle.executeUpdate(setCheckpointUpdate, { args: [{ seq: '20' }] });
     await handle.signal(rewindSignal, { to: 'now' });
+    await eventually('at the head', async () => {
+      const info = (await (await fetch(`${s.couchUrl}/${db}`)).json()) as { update_seq: number };
+      return (await s.status('rec')).checkpoint === String(info.update_seq);
+    });
     // a newer, good revision resolves the parked change
-    await nano(s.couchUrl).use(db).insert({ ...caseDoc(3, 2), _rev: badRev });
-    await s.eventuallyFor(retryId, 'retry resolved', async () => (await retry.describe()).status.name === 'COMPLETED', 60_000);
+    await nano(s.couchUrl)
+      .use(db)
+      .insert({ ...caseDoc(3, 2), _rev: badRev });
+    await s.eventuallyFor(
+      retryId,
+      'retry resolved',
+      async () => (await retry.describe()).status.name === 'COMPLETED',
+      60_000,
+    );
     await eventually('idle', async () => (await s.status('rec')).status === 'idle', 60_000);
     await cancelAndWait(s.client, 'pillow/rec');
 
