@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/install-chromium.sh
 echo "pillowtop: typechecking…" >&2
 npx tsc --noEmit
 exec node --import tsx test/run-tests.ts "$@"
