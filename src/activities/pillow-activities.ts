@@ -31,7 +31,7 @@ function lookup(deps: ActivityDeps, name: string) {
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Loads a pillow's definition by name, creates its tables, and finds its stored checkpoint. */
-    async describePillow(input: { name: string; partition?: number }): Promise<PillowDescription> {
+    async describePillow(input: { name: string; partition?: number; reindex?: boolean }): Promise<PillowDescription> {
       const pillow = lookup(deps, input.name);
       if (
         input.partition !== undefined &&
@@ -43,7 +43,7 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       await ensurePillowSetup(deps.pool, pillow, deps.log);
-      const key = pillowKey(pillow.name, input.partition);
+      const key = pillowKey(pillow.name, input.partition, input.reindex);
       deps.metrics.parked(pillow.name, await countFailingDocs(deps.pool, pillow.name));
       return {
         name: pillow.name,

@@ -36,7 +36,7 @@ export async function processBatch(deps: ActivityDeps, input: BatchInput): Promi
 async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Promise<BatchOutcome> {
   const started = performance.now();
   const pillow = lookup(deps, input.name);
-  const key = pillowKey(input.name, input.partition);
+  const key = pillowKey(input.name, input.partition, input.reindex);
   const log = deps.log;
   await ensurePillowSetup(deps.pool, pillow, log);
   const server = await couchServer(pillow.source.url);

@@ -16,6 +16,7 @@ import { registerErrors } from './commands/errors';
 import { registerRetry } from './commands/retry';
 import { registerRunDocs } from './commands/run-docs';
 import { registerSetup } from './commands/setup';
+import { registerReindex } from './commands/reindex';
 
 export function buildProgram(): Command {
   const program = new Command('pillowtop')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerErrors(program);
   registerRetry(program);
   registerRunDocs(program);
+  registerReindex(program);
   registerSetup(program);
   registerDev(program);
   return program;

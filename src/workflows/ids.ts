@@ -5,12 +5,18 @@ export const RUN_DOCS_WORKFLOW_TYPE = 'runDocs';
 export const DEFAULT_TASK_QUEUE = 'pillowtop';
 
 /** The checkpoint key of a pillow or one of its partitions: `cases`, `cases/p1`. */
-export function pillowKey(name: string, partition?: number | null): string {
-  return partition === undefined || partition === null ? name : `${name}/p${partition}`;
+export function pillowKey(name: string, partition?: number | null, reindex?: boolean): string {
+  const base = partition === undefined || partition === null ? name : `${name}/p${partition}`;
+  return reindex ? `${base}/reindex` : base;
 }
 
 export function pillowWorkflowId(name: string, partition?: number | null): string {
   return `pillow/${pillowKey(name, partition)}`;
+}
+
+/** `pillow/<name>/reindex`: the backfill run by `pillowtop reindex`. */
+export function reindexWorkflowId(name: string): string {
+  return `pillow/${pillowKey(name, null, true)}`;
 }
 
 const MAX_DOC_ID_IN_WORKFLOW_ID = 200;

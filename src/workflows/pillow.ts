@@ -14,6 +14,7 @@ import type {
   BatchOutcome,
   PillowDescription,
   PillowInput,
+  PillowResult,
   PillowStatusValue,
   RewindInput,
   SetCheckpointInput,
@@ -59,7 +60,7 @@ const MAX_FAILURE_BACKOFF_MS = 60_000;
  * Temporal suggests, carrying its state. Cancel is a graceful stop: the checkpoint stays stored
  * with the sinks' rows, and a new start with only the name resumes there.
  */
-export async function pillow(input: PillowInput): Promise<never> {
+export async function pillow(input: PillowInput): Promise<PillowResult> {
   if (typeof input !== 'object' || input === null || typeof input.name !== 'string' || input.name === '') {
     throw ApplicationFailure.nonRetryable(
       'pillow input must be {"name": "<pillow>"} with an optional "checkpoint"',
@@ -155,6 +156,7 @@ export async function pillow(input: PillowInput): Promise<never> {
         name,
         ...(input.partition !== undefined ? { partition: input.partition } : {}),
         ...(input.continueAsNewAfterBatches ? { continueAsNewAfterBatches: input.continueAsNewAfterBatches } : {}),
+        ...(input.reindex ? { reindex: true } : {}),
         carried: state.carry(),
       });
     }
@@ -166,7 +168,14 @@ export async function pillow(input: PillowInput): Promise<never> {
       outcome = await scope.run(() =>
         processBatch.executeWithOptions(
           { ...BATCH_OPTIONS, summary: `${desc.key}: batch from ${shortSeq(state.checkpoint)}` },
-          [{ name, ...(input.partition !== undefined ? { partition: input.partition } : {}), since: state.checkpoint }],
+          [
+            {
+              name,
+              ...(input.partition !== undefined ? { partition: input.partition } : {}),
+              ...(input.reindex ? { reindex: true } : {}),
+              since: state.checkpoint,
+            },
+          ],
         ),
       );
     } catch (err) {
@@ -181,6 +190,13 @@ export async function pillow(input: PillowInput): Promise<never> {
       setStatus(state.applyBatch(outcome, desc.batchSize, new Date()));
       if (outcome.rewound)
         wf.log.warn('feed went backwards', { pillow: desc.key, since: outcome.since, lastSeq: outcome.lastSeq });
+      // a backfill ends at the head it found; the next `pillowtop reindex` starts again from zero
+      if (input.reindex && !outcome.full && state.moves.length === 0 && !state.paused) {
+        publish(state, desc);
+        await wf.condition(wf.allHandlersFinished);
+        await saveCheckpoint({ key: desc.key, seq: '0', reason: `reindex finished at ${state.checkpoint}` });
+        return { name, checkpoint: state.checkpoint, processed: state.processed, failed: state.failed };
+      }
     }
     publish(state, desc);
   }
@@ -191,6 +207,7 @@ async function describe(input: PillowInput): Promise<PillowDescription> {
     return await describePillow({
       name: input.name,
       ...(input.partition !== undefined ? { partition: input.partition } : {}),
+      ...(input.reindex ? { reindex: true } : {}),
     });
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;

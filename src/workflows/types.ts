@@ -16,6 +16,11 @@ export interface PillowInput {
   partition?: number;
   /** Continue-as-new after this many batches (tests); otherwise when Temporal suggests it. */
   continueAsNewAfterBatches?: number;
+  /**
+   * A backfill (`pillowtop reindex`, workflow `pillow/<name>/reindex`): its own checkpoint
+   * (`<name>/reindex`), every doc through the processors, and it completes once caught up.
+   */
+  reindex?: boolean;
   /** Carried across continue-as-new. */
   carried?: CarriedState;
 }
@@ -83,6 +88,7 @@ export interface PillowDescription {
 export interface BatchInput {
   name: string;
   partition?: number;
+  reindex?: boolean;
   since: Seq;
 }
 

@@ -1,0 +1,59 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setupSuite, eventually, type Suite } from './helpers/harness';
+import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
+import { caseDoc, writeDocs } from '../src/dev/demo-data';
+import { loadConfig } from '../src/config/load-config';
+import { statusQuery } from '../src/workflows/messages';
+
+describe('pillowtop reindex', () => {
+  let s: Suite;
+  let env: NodeJS.ProcessEnv;
+  const prefix = 'rx';
+  const name = `${prefix}_cases`;
+
+  before(async () => {
+    s = await setupSuite('reindex');
+    const couchDb = await s.couchDb('rx');
+    env = opsEnv({ prefix, couchDb, couchUrl: s.couchUrl, databaseUrl: s.databaseUrl, taskQueue: s.taskQueue });
+    // the worker runs the same fixture config the CLI reads
+    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: couchDb });
+    await s.startWorker(loadConfig(OPS_CONFIG));
+    await writeDocs(
+      s.couchUrl,
+      couchDb,
+      Array.from({ length: 400 }, (_, i) => caseDoc(i)),
+    );
+  });
+  after(() => s.cleanup());
+
+  const rows = async () => Number((await s.pool.query(`SELECT count(*) n FROM ${prefix}_index`)).rows[0].n);
+
+  test('backfills every doc with the live pillow stopped, then completes; a second run starts over', async () => {
+    const first = await runPillowtop(['reindex', name], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /pillow\/rx_cases\/reindex: done: 400 processed, 0 failed/);
+    assert.equal(await rows(), 400);
+    const second = await runPillowtop(['reindex', name], env);
+    assert.match(second.stdout, /done: 400 processed/, 'a finished reindex is not resumed: it starts from zero');
+  });
+
+  test('a reindex stopped half-way resumes where it was', async () => {
+    const started = await runPillowtop(['reindex', name, '--detach'], env);
+    assert.equal(started.code, 0, started.stderr);
+    const handle = s.client.workflow.getHandle(`pillow/${name}/reindex`);
+    await eventually('some batches done', async () => (await handle.query(statusQuery)).processed >= 50);
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
+    const resumed = await runPillowtop(['reindex', name], env);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const processed = Number(/done: (\d+) processed/.exec(resumed.stdout)?.[1]);
+    assert.ok(processed < 400 && processed > 0, `resumed from the stored checkpoint (processed ${processed} of 400)`);
+  });
+
+  test('unknown pillow: one line naming the known ones', async () => {
+    const r = await runPillowtop(['reindex', 'nope'], env);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /unknown pillow "nope"; known pillows: rx_cases/);
+  });
+});
