@@ -120,4 +120,34 @@ describe('a pillow started with the plain Temporal CLI', () => {
     assert.equal(after.processed, 30, 'the new run processed only what was new, nothing from zero');
     assert.equal(after.skipped, 0);
   });
+
+  test('after a terminate (no chance to clean up) a new start resumes from the committed checkpoint', async () => {
+    await eventually('caught up', async () => (await s.status(name)).status === 'idle');
+    const before = await s.status(name);
+    await s.temporalCli(['workflow', 'terminate', '--workflow-id', `pillow/${name}`, '--reason', 'test']);
+    await writeDocs(
+      s.couchUrl,
+      db,
+      Array.from({ length: 10 }, (_, i) => caseDoc(2000 + i)),
+    );
+    await s.temporalCli([
+      'workflow',
+      'start',
+      '--type',
+      'pillow',
+      '--task-queue',
+      s.taskQueue,
+      '--workflow-id',
+      `pillow/${name}`,
+      '--input',
+      JSON.stringify({ name }),
+    ]);
+    await eventually(
+      'new docs arrive',
+      async () => (await count(`SELECT count(*) n FROM e2e_mirror WHERE id >= 'case-00002000'`)) === 10,
+    );
+    const after = await s.status(name);
+    assert.equal(after.processed, 10, `resumed at ${before.checkpoint}, not from zero`);
+    assert.equal(await count('SELECT count(*) n FROM e2e_mirror'), 160);
+  });
 });
