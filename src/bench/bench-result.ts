@@ -1,0 +1,50 @@
+/** The bench's figures: the last line `pillowtop bench` prints, and what the chart is drawn from. */
+export interface BenchResult {
+  quick: boolean;
+  docs: number;
+  batch_size: number;
+  machine: { cpus: number; cpu_model: string; memory_gb: number; node: string; platform: string };
+  servers: string;
+  load_docs_per_s: number;
+  source_limit_docs_per_s: number;
+  raw_loop_docs_per_s: number;
+  catchup_docs_per_s: number;
+  catchup_seconds: number;
+  catchup_vs_raw: number;
+  catchup_vs_source: number;
+  follow_rate_target: number;
+  follow_rate_actual: number;
+  follow_docs: number;
+  follow_missing: number;
+  follow_p50_ms: number;
+  follow_p95_ms: number;
+  follow_p99_ms: number;
+  follow_max_ms: number;
+  /** Peak RSS of the worker process during the catch-up. */
+  worker_peak_rss_mb: number | null;
+  /** Peak RSS of the worker process over catch-up and follow. */
+  worker_peak_rss_mb_follow: number | null;
+  history_events: number;
+  history_events_per_10k: number;
+  partitions: number;
+  catchup_1_worker_docs_per_s: number;
+  catchup_2_workers_docs_per_s: number;
+  /** Changes processed by each partition in the 2-worker run: they sum to the docs, each exactly once. */
+  partition_processed: number[];
+  targets: Record<string, boolean>;
+  total_seconds: number;
+}
+
+/** The issue's targets, checked against one run's figures. */
+export function checkTargets(r: Omit<BenchResult, 'targets'>): Record<string, boolean> {
+  return {
+    catchup_vs_raw_ge_1: r.catchup_vs_raw >= 1,
+    catchup_vs_source_ge_0_85: r.catchup_vs_source >= 0.85,
+    follow_p50_le_200ms: r.follow_p50_ms <= 200,
+    follow_p99_le_1s: r.follow_p99_ms <= 1000,
+    worker_rss_le_300mb: r.worker_peak_rss_mb !== null && r.worker_peak_rss_mb <= 300,
+    history_le_100_per_10k: r.history_events_per_10k <= 100,
+  };
+}
+
+export const round = (n: number, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);

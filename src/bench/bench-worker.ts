@@ -1,0 +1,47 @@
+/**
+ * A worker process for the bench, so its memory is measured on its own: runs the bench's pillows
+ * from `PILLOWTOP_BENCH_WORKER` (JSON) with a prebuilt workflow bundle, prints `ready` on stdout,
+ * and stops on SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createPool } from '../postgres/pool';
+import { startWorker } from '../worker/start-worker';
+import { silentLogger } from '../logging';
+import { benchPillow, type BenchPillowSpec } from './bench-pillow';
+
+export interface BenchWorkerConfig {
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  couchUrl: string;
+  databaseUrl: string;
+  bundlePath: string;
+  pillows: BenchPillowSpec[];
+}
+
+async function main() {
+  const raw = process.env.PILLOWTOP_BENCH_WORKER;
+  if (!raw) throw new Error('PILLOWTOP_BENCH_WORKER is not set (this process is started by `pillowtop bench`)');
+  const config = JSON.parse(raw) as BenchWorkerConfig;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const pool = createPool(config.databaseUrl);
+  const running = await startWorker({
+    pillows: config.pillows.map((p) => benchPillow(p, config.couchUrl)),
+    temporal: { address: config.temporalAddress, namespace: config.namespace },
+    taskQueue: config.taskQueue,
+    pool,
+    log: silentLogger,
+    workflowBundle: { code: readFileSync(config.bundlePath, 'utf8') },
+  });
+  process.stdout.write('ready\n');
+  process.once('SIGTERM', () => void running.stop());
+  process.once('SIGINT', () => void running.stop());
+  await running.done;
+  await pool.end();
+}
+
+main().catch((err) => {
+  console.error(`bench worker: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

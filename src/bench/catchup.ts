@@ -1,0 +1,106 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { resolvePillow } from '../config/pillow-definition';
+import { startPillow } from '../operations/start-pillow';
+import { quoteIdent } from '../postgres/identifiers';
+import { pillowWorkflowId } from '../workflows/ids';
+import { statusQuery } from '../workflows/messages';
+import { benchPillow, type BenchPillowSpec } from './bench-pillow';
+
+export interface CatchupResult {
+  docs: number;
+  seconds: number;
+  docsPerSecond: number;
+  /** Workflow history events of all partitions when caught up. */
+  historyEvents: number;
+  /** Changes processed per partition (their sum is each doc exactly once). */
+  processedPerPartition: number[];
+}
+
+export interface CatchupOptions {
+  client: Client;
+  pool: Pool;
+  taskQueue: string;
+  couchUrl: string;
+  spec: BenchPillowSpec;
+  /** Docs in the database: rows expected at the end. */
+  docs: number;
+  expectedAgeSum: number;
+  /** How long to wait at most before failing. */
+  timeoutMs: number;
+  progress: (line: string) => void;
+}
+
+const POLL_MS = 50;
+
+/**
+ * Starts the pillow (every partition) from checkpoint zero and times it from the start to the
+ * moment the last row is committed, then checks the rows and reads the history cost.
+ */
+export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResult> {
+  const { pool, spec } = opts;
+  const table = quoteIdent(spec.table);
+  const pillow = resolvePillow(benchPillow(spec, opts.couchUrl));
+  const started = performance.now();
+  await startPillow(opts.client, pillow, opts.taskQueue);
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastReport = 0;
+  for (;;) {
+    const rows = await pool
+      .query(`SELECT count(*)::int AS n FROM ${table}`)
+      .then((r) => r.rows[0].n as number)
+      .catch(() => 0); // the table appears with the pillow's first batch
+    if (rows >= opts.docs) break;
+    if (Date.now() > deadline) throw new Error(`catch-up of ${spec.name}: only ${rows} of ${opts.docs} rows in time`);
+    if (performance.now() - lastReport > 5000) {
+      lastReport = performance.now();
+      opts.progress(`  ${spec.name}: ${rows} / ${opts.docs} rows`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  const seconds = (performance.now() - started) / 1000;
+
+  const check = (
+    await pool.query(`SELECT count(*)::int AS n, count(DISTINCT doc_id)::int AS ids, coalesce(sum(age), 0)::bigint AS ages
+      FROM ${table}`)
+  ).rows[0];
+  if (check.n !== opts.docs || check.ids !== opts.docs || Number(check.ages) !== opts.expectedAgeSum)
+    throw new Error(
+      `catch-up of ${spec.name} wrote wrong rows: ${check.n} rows, ${check.ids} ids, age sum ${check.ages} (expected ${opts.docs}, ${opts.expectedAgeSum})`,
+    );
+
+  const handles = workflowIds(spec).map((id) => opts.client.workflow.getHandle(id));
+  // the last batch's checkpoint reaches the workflows a moment after its rows commit
+  const processedPerPartition = await waitForProcessed(
+    () => Promise.all(handles.map((h) => h.query(statusQuery).then((s) => s.processed))),
+    opts.docs,
+  );
+  let historyEvents = 0;
+  for (const handle of handles) historyEvents += (await handle.fetchHistory()).events?.length ?? 0;
+  return { docs: opts.docs, seconds, docsPerSecond: opts.docs / seconds, historyEvents, processedPerPartition };
+}
+
+function workflowIds(spec: BenchPillowSpec): string[] {
+  const partitions = spec.partitions > 1 ? [...Array(spec.partitions).keys()] : [undefined];
+  return partitions.map((p) => pillowWorkflowId(spec.name, p));
+}
+
+async function waitForProcessed(counts: () => Promise<number[]>, docs: number): Promise<number[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const now = await counts();
+    if (now.reduce((a, b) => a + b, 0) >= docs || Date.now() > deadline) return now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Stops the pillow's workflows (graceful cancel) and waits for them. */
+export async function stopPillow(client: Client, spec: BenchPillowSpec): Promise<void> {
+  await Promise.all(
+    workflowIds(spec).map(async (id) => {
+      const handle = client.workflow.getHandle(id);
+      await handle.cancel().catch(() => undefined);
+      await handle.result().catch(() => undefined);
+    }),
+  );
+}

@@ -1,0 +1,221 @@
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import nano from 'nano';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createPool } from '../postgres/pool';
+import { quoteIdent } from '../postgres/identifiers';
+import { clientConnectionOptions, temporalSettings } from '../temporal/connection-options';
+import { DEFAULT_BATCH_SIZE } from '../config/pillow-definition';
+import { benchServers } from './bench-servers';
+import { expectedAgeSum, loadDocs } from './bench-docs';
+import { rawLoop, sourceLimit } from './baselines';
+import { measureCatchup, stopPillow, type CatchupResult } from './catchup';
+import { measureFollow } from './follow-latency';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
+import type { BenchPillowSpec } from './bench-pillow';
+import type { BenchWorkerConfig } from './bench-worker';
+import { checkTargets, round, type BenchResult } from './bench-result';
+
+export interface BenchOptions {
+  docs: number;
+  rate: number;
+  followSeconds: number;
+  quick: boolean;
+  env: NodeJS.ProcessEnv;
+  progress: (line: string) => void;
+}
+
+/** Runs every measurement of the bench on one set of servers and returns the figures. */
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  const { progress } = opts;
+  const began = performance.now();
+  const servers = await benchServers(opts.env, progress);
+  const run = `b${Date.now().toString(36)}`;
+  const pool = createPool(servers.databaseUrl, 4);
+  const settings = { ...temporalSettings(opts.env), address: servers.temporalAddress, namespace: servers.namespace };
+  const connection = await Connection.connect(clientConnectionOptions(settings));
+  const client = new Client({ connection, namespace: servers.namespace });
+  const db = `${run}_cases`;
+  const workers: WorkerProcess[] = [];
+  try {
+    progress('bundling workflow code…');
+    const bundlePath = path.join(servers.dir, 'workflow-bundle.js');
+    writeFileSync(
+      bundlePath,
+      (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }))
+        .code,
+    );
+    const spec = (name: string, partitions: number): BenchPillowSpec => ({
+      name: `${run}_${name}`,
+      db,
+      table: `${run}_${name}_rows`,
+      partitions,
+      batchSize: DEFAULT_BATCH_SIZE,
+    });
+    const main = spec('pillow', 1);
+    const part1 = spec('p1w', 2);
+    const part2 = spec('p2w', 2);
+    const workerConfig = (taskQueue: string, pillows: BenchPillowSpec[]): BenchWorkerConfig => ({
+      temporalAddress: servers.temporalAddress,
+      namespace: servers.namespace,
+      taskQueue,
+      couchUrl: servers.couchUrl,
+      databaseUrl: servers.databaseUrl,
+      bundlePath,
+      pillows,
+    });
+    const startWorkers = async (count: number, taskQueue: string, pillows: BenchPillowSpec[]) => {
+      const started = await Promise.all(
+        Array.from({ length: count }, () => startWorkerProcess(workerConfig(taskQueue, pillows))),
+      );
+      workers.push(...started);
+      return started;
+    };
+    const stopWorkers = async (list: WorkerProcess[]) => {
+      await Promise.all(list.map((w) => w.stop()));
+      for (const w of list) workers.splice(workers.indexOf(w), 1);
+    };
+
+    progress(`loading ${opts.docs} case docs into CouchDB ${db}…`);
+    await nano(servers.couchUrl).db.create(db);
+    const loadStart = performance.now();
+    await loadDocs(servers.couchUrl, db, opts.docs);
+    const loadRate = opts.docs / ((performance.now() - loadStart) / 1000);
+    progress(`  ${Math.round(loadRate)} docs/s`);
+    const ageSum = expectedAgeSum(opts.docs);
+
+    progress('source limit: reading the whole feed with include_docs, batches of 1,000…');
+    const source = await sourceLimit(servers.couchUrl, db);
+    progress(`  ${Math.round(source.docsPerSecond)} docs/s (${source.seconds.toFixed(1)} s)`);
+
+    progress('raw loop: read 1,000, one multi-row upsert, next…');
+    const raw = await rawLoop(servers.couchUrl, db, pool, `${run}_raw_rows`);
+    progress(`  ${Math.round(raw.docsPerSecond)} docs/s (${raw.seconds.toFixed(1)} s)`);
+
+    const catchupTimeout = Math.max(120_000, (opts.docs / 100) * 1000);
+    const queue = `${run}-one`;
+    const [worker] = await startWorkers(1, queue, [main]);
+    progress('pillow catch-up: one worker process, from checkpoint zero…');
+    worker.resetPeak();
+    const catchup = await measureCatchup({
+      client,
+      pool,
+      taskQueue: queue,
+      couchUrl: servers.couchUrl,
+      spec: main,
+      docs: opts.docs,
+      expectedAgeSum: ageSum,
+      timeoutMs: catchupTimeout,
+      progress,
+    });
+    const catchupRss = worker.peakRssMb();
+    progress(
+      `  ${Math.round(catchup.docsPerSecond)} docs/s (${catchup.seconds.toFixed(1)} s), ${catchup.historyEvents} history events, worker peak RSS ${catchupRss?.toFixed(0)} MB`,
+    );
+
+    progress(`follow latency: writing ${opts.rate} docs/s for ${opts.followSeconds} s…`);
+    const follow = await measureFollow({
+      pool,
+      couchUrl: servers.couchUrl,
+      db,
+      table: main.table,
+      rate: opts.rate,
+      seconds: opts.followSeconds,
+      firstId: opts.docs,
+      progress,
+    });
+    const followRss = worker.peakRssMb();
+    progress(
+      `  p50 ${follow.p50Ms} ms, p95 ${follow.p95Ms} ms, p99 ${follow.p99Ms} ms over ${follow.docs} docs (${follow.missing} missing)`,
+    );
+    await stopPillow(client, main);
+    await stopWorkers([worker]);
+
+    // the partitioned runs see the docs written by the follow phase too
+    const partitionedDocs = opts.docs + follow.docs;
+    const partitionedAgeSum = expectedAgeSum(partitionedDocs);
+    const partitioned = async (count: number, s: BenchPillowSpec): Promise<CatchupResult> => {
+      const q = `${run}-${s.name}`;
+      const list = await startWorkers(count, q, [s]);
+      progress(`partitioned catch-up: ${s.partitions} partitions on ${count} worker process(es)…`);
+      const result = await measureCatchup({
+        client,
+        pool,
+        taskQueue: q,
+        couchUrl: servers.couchUrl,
+        spec: s,
+        docs: partitionedDocs,
+        expectedAgeSum: partitionedAgeSum,
+        timeoutMs: catchupTimeout * 2,
+        progress,
+      });
+      progress(`  ${Math.round(result.docsPerSecond)} docs/s, processed per partition ${result.processedPerPartition}`);
+      await stopPillow(client, s);
+      await stopWorkers(list);
+      return result;
+    };
+    const one = await partitioned(1, part1);
+    const two = await partitioned(2, part2);
+
+    const figures: Omit<BenchResult, 'targets'> = {
+      quick: opts.quick,
+      docs: opts.docs,
+      batch_size: DEFAULT_BATCH_SIZE,
+      machine: {
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? 'unknown',
+        memory_gb: round(os.totalmem() / 2 ** 30, 1),
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+      },
+      servers: servers.started.length ? `started by the bench: ${servers.started.join(', ')}` : 'given by env',
+      load_docs_per_s: round(loadRate),
+      source_limit_docs_per_s: round(source.docsPerSecond),
+      raw_loop_docs_per_s: round(raw.docsPerSecond),
+      catchup_docs_per_s: round(catchup.docsPerSecond),
+      catchup_seconds: round(catchup.seconds, 2),
+      catchup_vs_raw: round(catchup.docsPerSecond / raw.docsPerSecond, 2),
+      catchup_vs_source: round(catchup.docsPerSecond / source.docsPerSecond, 2),
+      follow_rate_target: opts.rate,
+      follow_rate_actual: round(follow.actualRate),
+      follow_docs: follow.docs,
+      follow_missing: follow.missing,
+      follow_p50_ms: follow.p50Ms,
+      follow_p95_ms: follow.p95Ms,
+      follow_p99_ms: follow.p99Ms,
+      follow_max_ms: follow.maxMs,
+      worker_peak_rss_mb: catchupRss === null ? null : round(catchupRss),
+      worker_peak_rss_mb_follow: followRss === null ? null : round(followRss),
+      history_events: catchup.historyEvents,
+      history_events_per_10k: round((catchup.historyEvents / opts.docs) * 10_000, 1),
+      partitions: part2.partitions,
+      catchup_1_worker_docs_per_s: round(one.docsPerSecond),
+      catchup_2_workers_docs_per_s: round(two.docsPerSecond),
+      partition_processed: two.processedPerPartition,
+      total_seconds: round((performance.now() - began) / 1000),
+    };
+    return { ...figures, targets: checkTargets(figures) };
+  } finally {
+    await Promise.allSettled(workers.map((w) => w.stop()));
+    await connection.close().catch(() => undefined);
+    if (opts.env.DATABASE_URL) await dropTables(pool, run).catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await nano(servers.couchUrl)
+      .db.destroy(db)
+      .catch(() => undefined);
+    await servers.stop();
+  }
+}
+
+/** On a database the bench was given, it leaves nothing of its own behind. */
+async function dropTables(pool: Pool, run: string): Promise<void> {
+  const { rows } = await pool.query<{ tablename: string }>(
+    `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, $1)`,
+    [`${run}_`],
+  );
+  for (const r of rows) await pool.query(`DROP TABLE IF EXISTS ${quoteIdent(r.tablename)}`);
+  await pool.query(`DELETE FROM pillowtop_checkpoints WHERE starts_with(pillow, $1)`, [`${run}_`]);
+}

@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BenchWorkerConfig } from './bench-worker';
+
+export interface WorkerProcess {
+  pid: number;
+  /** Peak resident memory (MB) sampled since the last `resetPeak`; null where /proc is missing. */
+  peakRssMb(): number | null;
+  resetPeak(): void;
+  stop(): Promise<void>;
+}
+
+const SAMPLE_MS = 100;
+
+/** Current RSS of a process in MB, from /proc (Linux); null elsewhere. */
+export function rssMb(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts a bench worker as a child process, waits for its `ready`, and samples its RSS. */
+export async function startWorkerProcess(
+  config: BenchWorkerConfig,
+  logFile?: (line: string) => void,
+): Promise<WorkerProcess> {
+  const entry = path.join(__dirname, 'bench-worker.ts');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, PILLOWTOP_BENCH_WORKER: JSON.stringify(config), PILLOWTOP_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+    logFile?.(d.toString());
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) resolve();
+    });
+    void exited.then(() => reject(new Error(`bench worker exited while starting: ${stderr.trim().split('\n').pop()}`)));
+  });
+  let peak: number | null = null;
+  const sample = () => {
+    const now = rssMb(child.pid!);
+    if (now !== null && (peak === null || now > peak)) peak = now;
+  };
+  sample();
+  const timer = setInterval(sample, SAMPLE_MS);
+  return {
+    pid: child.pid!,
+    peakRssMb: () => (sample(), peak),
+    resetPeak: () => {
+      peak = null;
+      sample();
+    },
+    async stop() {
+      clearInterval(timer);
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const hard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(hard);
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { runBench } from '../../bench/run-bench';
+import { renderChart } from '../../bench/chart';
+import { CliError } from '../cli-error';
+
+interface BenchCliOptions {
+  docs?: string;
+  rate?: string;
+  followSeconds?: string;
+  quick?: boolean;
+  json?: string;
+  chart?: string;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'measure catch-up against a raw loop and the source limit, follow latency, worker memory and history cost; the last line is one JSON object',
+    )
+    .option('--docs <n>', 'case docs to load and catch up (default 50000; --quick: 2000)')
+    .option('--rate <n>', 'docs per second written while measuring follow latency (default 500; --quick: 100)')
+    .option('--follow-seconds <n>', 'how long to write at --rate (default 30; --quick: 4)')
+    .option('--quick', 'a small run that keeps the bench working (the test suite runs it)')
+    .option('--json <file>', 'also write the JSON figures to this file')
+    .option('--chart <file>', 'also draw the figures as an SVG chart into this file')
+    .addHelpText(
+      'after',
+      `
+Starts its own Temporal dev server, pouchdb-server and a fresh PostgreSQL database, unless
+TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them. Progress goes to stderr.`,
+    )
+    .action(async (opts: BenchCliOptions) => {
+      const quick = opts.quick === true;
+      const docs = whole(opts.docs, quick ? 2000 : 50_000, '--docs', 1);
+      const rate = whole(opts.rate, quick ? 100 : 500, '--rate', 1);
+      const followSeconds = whole(opts.followSeconds, quick ? 4 : 30, '--follow-seconds', 1);
+      const result = await runBench({
+        docs,
+        rate,
+        followSeconds,
+        quick,
+        env: process.env,
+        progress: (line) => process.stderr.write(`bench: ${line}\n`),
+      });
+      if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+      if (opts.chart) writeFileSync(opts.chart, renderChart(result));
+      process.stdout.write(JSON.stringify(result) + '\n');
+    });
+}
+
+function whole(value: string | undefined, fallback: number, flag: string, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} must be a whole number of at least ${min}`);
+  return n;
+}
