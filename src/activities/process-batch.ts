@@ -13,6 +13,8 @@ import { isTransientError, runProcessors } from './run-processors';
 import { parkFailures, resolveFailures } from './park-failures';
 import { UnknownPillowError } from '../config/pillow-registry';
 import { errorText } from '../processors/doc-error';
+import { runCatchUpSlice } from './catch-up-slice';
+import { cachedHead } from './head-cache';
 
 // history stays small even when a whole batch fails: the rest are counted, and parked all the same
 const MAX_FAILED_IN_HISTORY = 50;
@@ -27,13 +29,13 @@ export async function processBatch(deps: ActivityDeps, input: BatchInput): Promi
   // heartbeats through the whole batch (reads, writes, slow processors) so only a dead worker times out
   const beat = setInterval(() => ctx.heartbeat({ since: input.since }), 2000);
   try {
-    return await runBatch(deps, input, ctx);
+    return await runCatchUpSlice(input, ctx, (page, first) => runBatch(deps, page, ctx, first));
   } finally {
     clearInterval(beat);
   }
 }
 
-async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Promise<BatchOutcome> {
+async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, longPoll = true): Promise<BatchOutcome> {
   const started = performance.now();
   const pillow = lookup(deps, input.name);
   const key = pillowKey(input.name, input.partition, input.reindex);
@@ -55,7 +57,8 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Pr
 
   let page: ChangesPage;
   try {
-    page = (await takePrefetch(key, input.since)) ?? (await read(input.since, pillow.longPollSeconds * 1000));
+    page =
+      (await takePrefetch(key, input.since)) ?? (await read(input.since, longPoll ? pillow.longPollSeconds * 1000 : 0));
   } catch (err) {
     throwIfCancelled(ctx);
     throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
@@ -98,7 +101,8 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Pr
     kept.filter((c) => !failedIds.has(c.id)).map((c) => c.id),
   );
 
-  const pending = page.pending ?? (await estimatePending(server, pillow.source.db, page.lastSeq).catch(() => null));
+  const pending =
+    page.pending ?? (await estimatePending(server, pillow.source.db, page.lastSeq, full).catch(() => null));
   const rewound = isRewound(input.since, page);
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.batch(pillow.name, durationMs / 1000);
@@ -160,8 +164,11 @@ async function estimatePending(
   server: Parameters<typeof databaseInfo>[0],
   db: string,
   lastSeq: string,
+  catchingUp: boolean,
 ): Promise<number | null> {
-  const head = seqEstimate((await databaseInfo(server, db)).updateSeq);
+  // catching up, a head a second or two old is close enough and saves a request per page
+  const read = async () => (await databaseInfo(server, db)).updateSeq;
+  const head = seqEstimate(catchingUp ? await cachedHead(`${server.url}/${db}`, read) : await read());
   const at = seqEstimate(lastSeq);
   return head === null || at === null ? null : Math.max(0, head - at);
 }

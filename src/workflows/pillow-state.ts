@@ -59,8 +59,10 @@ export class PillowState {
     this.processed += outcome.processed;
     this.failed += outcome.failed.length + outcome.failedOmitted;
     this.skipped += outcome.skipped;
-    this.batches += 1;
-    this.batchesThisRun += 1;
+    // a catch-up slice counts as the pages it held, so batch counts mean pages of `batchSize`
+    const pages = outcome.pages ?? 1;
+    this.batches += pages;
+    this.batchesThisRun += pages;
     this.pending = outcome.pending;
     this.lastBatchAt = now.toISOString();
     this.lastError =

@@ -118,6 +118,8 @@ export interface BatchOutcome {
   /** The feed's seq went backwards (estimate from the numeric prefix). */
   rewound: boolean;
   durationMs: number;
+  /** Pages of `batchSize` this outcome covers (a catch-up slice holds several). @default 1 */
+  pages?: number;
 }
 
 export interface RewindInput {

@@ -1,0 +1,65 @@
+import type { Context } from '@temporalio/activity';
+import type { BatchInput, BatchOutcome } from '../workflows/types';
+
+/**
+ * How long one activity goes on with the next page while the feed keeps handing out full pages.
+ * Each page is still its own transaction with its checkpoint; the workflow hears of them at the end.
+ * @default 3000
+ */
+export const CATCH_UP_SLICE_MS = 3000;
+
+// history stays small however many pages a slice holds
+const MAX_FAILED_IN_HISTORY = 50;
+
+/**
+ * Catching up, one activity per page pays a workflow round trip (and six history events) per page.
+ * Instead the activity takes the next page itself (already prefetched while this one was written)
+ * until the page is not full, the slice is spent, or the activity is cancelled (pause, rewind, stop).
+ *
+ * Guarantees stay those of one page per activity: every page commits its rows with its checkpoint in
+ * one transaction; if a later page fails, the pages before it are reported and the next activity
+ * meets the failure again (and retries it as usual); if the activity dies or is cancelled, the
+ * workflow's checkpoint is behind the committed mirror and those pages are read again (processors are
+ * idempotent), while a stop keeps the mirror, so a new start resumes after the last committed page.
+ */
+export async function runCatchUpSlice(
+  input: BatchInput,
+  ctx: Context,
+  runPage: (input: BatchInput, first: boolean) => Promise<BatchOutcome>,
+  sliceMs = CATCH_UP_SLICE_MS,
+): Promise<BatchOutcome> {
+  const until = performance.now() + sliceMs;
+  let outcome = await runPage(input, true);
+  while (outcome.full && !outcome.rewound && performance.now() < until && !ctx.cancellationSignal.aborted) {
+    ctx.heartbeat({ since: input.since, committed: outcome.lastSeq });
+    let next: BatchOutcome;
+    try {
+      next = await runPage({ ...input, since: outcome.lastSeq }, false);
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      break; // report what is committed; the next activity starts at the failing page
+    }
+    outcome = mergeOutcomes(outcome, next);
+  }
+  return outcome;
+}
+
+/** One outcome for consecutive pages: counts add up, the position is the last page's. */
+export function mergeOutcomes(a: BatchOutcome, b: BatchOutcome): BatchOutcome {
+  const failed = a.failed.concat(b.failed);
+  return {
+    since: a.since,
+    lastSeq: b.lastSeq,
+    read: a.read + b.read,
+    processed: a.processed + b.processed,
+    skipped: a.skipped + b.skipped,
+    failed: failed.slice(0, MAX_FAILED_IN_HISTORY),
+    failedOmitted: a.failedOmitted + b.failedOmitted + Math.max(0, failed.length - MAX_FAILED_IN_HISTORY),
+    pending: b.pending,
+    idle: a.idle && b.idle,
+    full: b.full,
+    rewound: a.rewound || b.rewound,
+    durationMs: a.durationMs + b.durationMs,
+    pages: (a.pages ?? 1) + (b.pages ?? 1),
+  };
+}
