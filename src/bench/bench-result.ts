@@ -24,6 +24,10 @@ export interface BenchResult {
   worker_peak_rss_mb: number | null;
   /** Peak RSS of the worker process over catch-up and follow. */
   worker_peak_rss_mb_follow: number | null;
+  /** Every round's figure (docs/s); the headline figures are the best of these. */
+  source_limit_samples: number[];
+  raw_loop_samples: number[];
+  catchup_samples: number[];
   history_events: number;
   history_events_per_10k: number;
   partitions: number;

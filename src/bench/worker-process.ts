@@ -30,7 +30,7 @@ export async function startWorkerProcess(
   logFile?: (line: string) => void,
 ): Promise<WorkerProcess> {
   const entry = path.join(__dirname, 'bench-worker.ts');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', entry], {
     env: { ...process.env, PILLOWTOP_BENCH_WORKER: JSON.stringify(config), PILLOWTOP_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,6 +8,7 @@ interface BenchCliOptions {
   docs?: string;
   rate?: string;
   followSeconds?: string;
+  repeat?: string;
   quick?: boolean;
   json?: string;
   chart?: string;
@@ -22,6 +23,10 @@ export function registerBench(program: Command): void {
     .option('--docs <n>', 'case docs to load and catch up (default 50000; --quick: 2000)')
     .option('--rate <n>', 'docs per second written while measuring follow latency (default 500; --quick: 100)')
     .option('--follow-seconds <n>', 'how long to write at --rate (default 30; --quick: 4)')
+    .option(
+      '--repeat <n>',
+      'rounds of source limit, raw loop and catch-up; each figure is the best (default 3; --quick: 1)',
+    )
     .option('--quick', 'a small run that keeps the bench working (the test suite runs it)')
     .option('--json <file>', 'also write the JSON figures to this file')
     .option('--chart <file>', 'also draw the figures as an SVG chart into this file')
@@ -36,8 +41,10 @@ TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them. Progress go
       const docs = whole(opts.docs, quick ? 2000 : 50_000, '--docs', 1);
       const rate = whole(opts.rate, quick ? 100 : 500, '--rate', 1);
       const followSeconds = whole(opts.followSeconds, quick ? 4 : 30, '--follow-seconds', 1);
+      const repeat = whole(opts.repeat, quick ? 1 : 3, '--repeat', 1);
       const result = await runBench({
         docs,
+        repeat,
         rate,
         followSeconds,
         quick,

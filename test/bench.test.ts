@@ -1,0 +1,82 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { createDatabase } from '../src/dev/postgres-server';
+import { testEnv } from './helpers/harness';
+import type { BenchResult } from '../src/bench/bench-result';
+
+const run = promisify(execFile);
+
+// `pillowtop bench --quick` as users run it, against the test servers: it must keep working and
+// report every figure. No timing thresholds here: speed is what the full bench is for.
+describe('pillowtop bench --quick', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>>;
+  let result: BenchResult;
+  let stderr: string;
+
+  before(async () => {
+    database = await createDatabase(testEnv('PILLOWTOP_TEST_DATABASE_URL'), 'pt_bench');
+    const root = path.resolve(__dirname, '..');
+    const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', '--quick'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: testEnv('PILLOWTOP_TEST_TEMPORAL_ADDRESS'),
+        COUCH_URL: testEnv('PILLOWTOP_TEST_COUCH_URL'),
+        DATABASE_URL: database.url,
+      },
+      timeout: 600_000,
+      maxBuffer: 10 * 1024 * 1024,
+    });
+    stderr = out.stderr;
+    const lines = out.stdout.trim().split('\n');
+    result = JSON.parse(lines[lines.length - 1]) as BenchResult;
+  });
+  after(() => database?.drop());
+
+  test('prints progress, then every figure as one JSON object on its last line', () => {
+    assert.match(stderr, /bench: source limit/);
+    assert.match(stderr, /bench: pillow catch-up/);
+    for (const key of [
+      'source_limit_docs_per_s',
+      'raw_loop_docs_per_s',
+      'catchup_docs_per_s',
+      'catchup_seconds',
+      'catchup_vs_raw',
+      'catchup_vs_source',
+      'follow_p50_ms',
+      'follow_p95_ms',
+      'follow_p99_ms',
+      'history_events_per_10k',
+      'catchup_1_worker_docs_per_s',
+      'catchup_2_workers_docs_per_s',
+    ] as const) {
+      const value = result[key];
+      assert.ok(
+        typeof value === 'number' && Number.isFinite(value) && value > 0,
+        `${key} is a positive number: ${value}`,
+      );
+    }
+    assert.equal(result.quick, true);
+    assert.equal(result.docs, 2000);
+    assert.ok(typeof result.targets === 'object' && 'catchup_vs_raw_ge_1' in result.targets);
+  });
+
+  test('the figures are consistent with each other', () => {
+    assert.ok(result.follow_p50_ms <= result.follow_p95_ms && result.follow_p95_ms <= result.follow_p99_ms);
+    assert.ok(result.follow_p99_ms <= result.follow_max_ms);
+    assert.equal(result.follow_missing, 0, 'every doc written while following showed up');
+    assert.ok(result.follow_docs > 0);
+    const ratio = result.catchup_docs_per_s / result.raw_loop_docs_per_s;
+    assert.ok(Math.abs(ratio - result.catchup_vs_raw) < 0.01, 'catchup_vs_raw is catch-up over raw loop');
+    assert.ok(result.history_events > 0);
+    assert.equal(
+      result.partition_processed.reduce((a, b) => a + b, 0),
+      result.docs + result.follow_docs,
+      'the partitions processed each doc exactly once',
+    );
+    if (process.platform === 'linux') assert.ok((result.worker_peak_rss_mb ?? 0) > 50, 'worker RSS was sampled');
+  });
+});
