@@ -6,11 +6,25 @@ import { postgresTable } from '../src/processors/postgres-table';
 import { pillowWorkflowId } from '../src/workflows/ids';
 import { pauseSignal, resumeSignal } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
+import type { Processor } from '../src/types';
 
 /**
  * Catching up, one processBatch activity goes on with the next page while pages are full: few
  * workflow round trips and history events, every page still committed with its checkpoint.
  */
+/** Holds the page that contains GATE_DOC open while `closed` is pending, so a test can act mid-slice. */
+const GATE_DOC = 'case-00001300';
+const gate: { closed: Promise<void> | null; reached: () => void } = { closed: null, reached: () => undefined };
+const gateProcessor: Processor = {
+  name: 'gate',
+  async processBatch(changes) {
+    if (gate.closed && changes.some((c) => c.id === GATE_DOC)) {
+      gate.reached();
+      await gate.closed;
+    }
+  },
+};
+
 describe('catch-up slices', () => {
   let s: Suite;
   let db: string;
@@ -25,7 +39,10 @@ describe('catch-up slices', () => {
       source: { db, url: s.couchUrl },
       batchSize: 20,
       longPollSeconds: 2,
-      processors: [postgresTable({ table: 'slices_index', columns: [{ name: 'owner_id', type: 'text' }] })],
+      processors: [
+        postgresTable({ table: 'slices_index', columns: [{ name: 'owner_id', type: 'text' }] }),
+        gateProcessor,
+      ],
     };
     await s.startWorker([pillow]);
   });
@@ -55,24 +72,34 @@ describe('catch-up slices', () => {
     assert.equal(stored, status.checkpoint, 'the checkpoint mirror matches the workflow');
   });
 
-  test('a pause during a slice stops it; after resume every doc is written, once per doc', async () => {
+  test('a pause during a slice stops it before its next commit; after resume every doc is written', async () => {
+    let release!: () => void;
+    gate.closed = new Promise<void>((r) => (release = r));
+    const reached = new Promise<void>((r) => (gate.reached = r));
     await writeDocs(
       s.couchUrl,
       db,
       Array.from({ length: 600 }, (_, i) => caseDoc(1000 + i)),
     );
+    await reached; // the slice is in the middle of the new docs, holding a page open
     const handle = s.client.workflow.getHandle(pillowWorkflowId(name));
     await handle.signal(pauseSignal);
+    await new Promise((r) => setTimeout(r, 3000)); // the cancel reaches the activity with a heartbeat
+    release();
     await eventually('paused', async () => (await s.status(name)).status === 'paused');
     const whilePaused = await count('SELECT count(*) n FROM slices_index');
+    assert.ok(whilePaused < 1200, `the slice stopped before the end (${whilePaused} rows)`);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(await count('SELECT count(*) n FROM slices_index'), whilePaused, 'nothing written while paused');
+
     await handle.signal(resumeSignal);
     await eventually('1200 rows', async () => (await count('SELECT count(*) n FROM slices_index')) === 1200);
-    const status = await s.status(name);
-    const stored = (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [name])).rows[0].seq;
-    await eventually('caught up', async () => (await s.status(name)).pending === 0);
-    assert.equal(status.failed, 0);
-    assert.ok(stored);
+    await eventually('caught up, with the mirror at the workflow checkpoint', async () => {
+      const status = await s.status(name);
+      const stored = (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [name])).rows[0]
+        .seq;
+      return status.processed >= 1200 && status.status !== 'catching-up' && stored === status.checkpoint;
+    });
+    assert.equal((await s.status(name)).failed, 0);
   });
 });
