@@ -96,8 +96,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const catchupTimeout = Math.max(120_000, (opts.docs / 100) * 1000);
     const rounds = Array.from({ length: opts.repeat }, (_, r) => spec(`pillow${r + 1}`, 1));
     const main = rounds[rounds.length - 1];
-    const queue = `${run}-one`;
-    const [worker] = await startWorkers(1, queue, rounds);
+    let worker!: WorkerProcess;
     const sources: LoopResult[] = [];
     const raws: LoopResult[] = [];
     const catchups: CatchupResult[] = [];
@@ -114,7 +113,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       raws.push(raw);
       progress(`  ${Math.round(raw.docsPerSecond)} docs/s (${raw.seconds.toFixed(1)} s)`);
 
-      progress(`pillow catch-up: one worker process, from checkpoint zero${of}…`);
+      progress(`pillow catch-up: a new worker process, from checkpoint zero${of}…`);
+      // a fresh worker each round: its peak memory is that of one catch-up of all the docs
+      const queue = `${run}-${pillowSpec.name}`;
+      [worker] = await startWorkers(1, queue, [pillowSpec]);
       worker.resetPeak();
       const catchup = await measureCatchup({
         client,
@@ -134,7 +136,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         `  ${Math.round(catchup.docsPerSecond)} docs/s (${catchup.seconds.toFixed(1)} s), ${catchup.historyEvents} history events, worker peak RSS ${rss?.toFixed(0)} MB`,
       );
       // only the last round's pillow keeps following, for the latency measurement
-      if (pillowSpec !== main) await stopPillow(client, pillowSpec);
+      if (pillowSpec !== main) {
+        await stopPillow(client, pillowSpec);
+        await stopWorkers([worker]);
+      }
     }
     const best = <T extends { docsPerSecond: number }>(list: T[]) =>
       list.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));

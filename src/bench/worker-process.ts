@@ -24,16 +24,30 @@ export function rssMb(pid: number): number | null {
   }
 }
 
-/** Starts a bench worker as a child process, waits for its `ready`, and samples its RSS. */
+/**
+ * Starts a bench worker as a child process the way `bin/pillowtop` runs (tsx/cjs), waits for its
+ * `ready`, and samples its RSS. `PILLOWTOP_BENCH_CPU_PROF=<dir>` writes V8 CPU profiles of it there.
+ */
 export async function startWorkerProcess(
   config: BenchWorkerConfig,
   logFile?: (line: string) => void,
 ): Promise<WorkerProcess> {
   const entry = path.join(__dirname, 'bench-worker.ts');
-  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', entry], {
-    env: { ...process.env, PILLOWTOP_BENCH_WORKER: JSON.stringify(config), PILLOWTOP_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(process.env.PILLOWTOP_BENCH_CPU_PROF
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.PILLOWTOP_BENCH_CPU_PROF]
+        : []),
+      '--require',
+      'tsx/cjs',
+      entry,
+    ],
+    {
+      env: { ...process.env, PILLOWTOP_BENCH_WORKER: JSON.stringify(config), PILLOWTOP_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   let stderr = '';

@@ -34,6 +34,10 @@ const RESERVED = new Set(['doc_id', 'doc_rev']);
 export function postgresTable(options: PostgresTableOptions): Processor {
   const { table, columns } = options;
   const revs = `${table}_revs`;
+  // dot paths split once, not per doc
+  const getters = columns.map((c) =>
+    typeof c.expression === 'function' ? c.expression : pathGetter(c.expression ?? c.name),
+  );
   return {
     name: options.name ?? `postgresTable:${table}`,
     describe: () => `postgresTable → ${table}`,
@@ -52,7 +56,7 @@ export function postgresTable(options: PostgresTableOptions): Processor {
       for (const change of changes) {
         let row: unknown[];
         try {
-          row = change.deleted ? columns.map(() => null) : rowFor(change, columns);
+          row = change.deleted ? columns.map(() => null) : rowFor(change, columns, getters);
         } catch (err) {
           failed.push({ id: change.id, seq: change.seq, error: errorText(err) });
           continue;
@@ -69,13 +73,13 @@ export function postgresTable(options: PostgresTableOptions): Processor {
   };
 }
 
-function rowFor(change: Change, columns: ColumnMapping[]): unknown[] {
+function rowFor(change: Change, columns: ColumnMapping[], getters: ((doc: Doc) => unknown)[]): unknown[] {
   const doc = change.doc;
   if (!doc) throw new DocError('change has no doc (was the feed read without include_docs?)');
-  return columns.map((c) => {
+  return columns.map((c, i) => {
     let raw: unknown;
     try {
-      raw = typeof c.expression === 'function' ? c.expression(doc) : getPath(doc, c.expression ?? c.name);
+      raw = getters[i](doc);
     } catch (err) {
       throw new DocError(`column "${c.name}": expression failed: ${(err as Error).message}`);
     }
@@ -85,13 +89,16 @@ function rowFor(change: Change, columns: ColumnMapping[]): unknown[] {
   });
 }
 
-function getPath(doc: Doc, path: string): unknown {
-  let current: unknown = doc;
-  for (const key of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
+function pathGetter(path: string): (doc: Doc) => unknown {
+  const keys = path.split('.');
+  return (doc) => {
+    let current: unknown = doc;
+    for (const key of keys) {
+      if (current === null || typeof current !== 'object') return undefined;
+      current = (current as Record<string, unknown>)[key];
+    }
+    return current;
+  };
 }
 
 async function upsert(
