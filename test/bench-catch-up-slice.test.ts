@@ -7,6 +7,7 @@ import { pillowWorkflowId } from '../src/workflows/ids';
 import { pauseSignal, resumeSignal } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Processor } from '../src/types';
+import { BatchOutageError } from '../src/activities/run-processors';
 
 /**
  * Catching up, one processBatch activity goes on with the next page while pages are full: few
@@ -15,9 +16,13 @@ import type { Processor } from '../src/types';
 /** Holds the page that contains GATE_DOC open while `closed` is pending, so a test can act mid-slice. */
 const GATE_DOC = 'case-00001300';
 const gate: { closed: Promise<void> | null; reached: () => void } = { closed: null, reached: () => undefined };
+/** Fails any page holding OUTAGE_DOC as a sink outage (the whole batch, retried by Temporal) while `down`. */
+const OUTAGE_DOC = 'case-00002105';
+const outage = { down: false };
 const gateProcessor: Processor = {
   name: 'gate',
   async processBatch(changes) {
+    if (outage.down && changes.some((c) => c.id === OUTAGE_DOC)) throw new BatchOutageError('test sink is down');
     if (gate.closed && changes.some((c) => c.id === GATE_DOC)) {
       gate.reached();
       await gate.closed;
@@ -101,5 +106,37 @@ describe('catch-up slices', () => {
       return status.processed >= 1200 && status.status !== 'catching-up' && stored === status.checkpoint;
     });
     assert.equal((await s.status(name)).failed, 0);
+  });
+
+  test('a page failing mid-slice: the pages before it are committed and reported, the failing one is retried', async () => {
+    outage.down = true;
+    const before = await count('SELECT count(*) n FROM slices_index');
+    await writeDocs(
+      s.couchUrl,
+      db,
+      Array.from({ length: 200 }, (_, i) => caseDoc(2000 + i)),
+    );
+    // pages of 20: the failing page starts at most 19 docs before 2105; everything before it goes through
+    const newRows = (where: string) =>
+      count(`SELECT count(*) n FROM slices_index WHERE doc_id >= 'case-00002000' AND ${where}`);
+    await eventually(
+      'the pages before the failing one are written',
+      async () => (await newRows(`doc_id <= 'case-00002085'`)) === 86,
+    );
+    await eventually('the workflow heard of them: its checkpoint is the committed one', async () => {
+      const status = await s.status(name);
+      const stored = (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [name])).rows[0]
+        .seq;
+      return status.checkpoint === stored && status.processed >= 1200 + 86;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await newRows(`doc_id >= 'case-00002105'`), 0, 'nothing from the failing page on');
+    outage.down = false;
+    await eventually(
+      'the rest once the sink is back',
+      async () => (await count('SELECT count(*) n FROM slices_index')) === before + 200,
+      60_000,
+    );
+    assert.equal((await s.status(name)).failed, 0, 'an outage parks no change');
   });
 });

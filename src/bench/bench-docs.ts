@@ -50,8 +50,10 @@ export function writeAtRate(couchUrl: string, db: string, perSecond: number, fir
         const now = Date.now();
         const docs = Array.from({ length: due }, (_, k) => ({ ...caseDoc(firstId + sent + k), bench_written_ms: now }));
         sent += due;
-        const results = await database.bulk({ docs });
-        for (const r of results) if (r.id && !r.error) written.set(r.id, now);
+        // known before the response, so a row that shows up early is never missed by the poller
+        for (const d of docs) written.set(d._id as string, now);
+        const results = await database.bulk({ docs }).catch(() => docs.map((d) => ({ id: d._id, error: 'failed' })));
+        for (const r of results) if (r.id && r.error) written.delete(r.id);
       }
       await new Promise((r) => setTimeout(r, TICK_MS));
     }

@@ -9,7 +9,10 @@ export interface BenchResult {
   source_limit_docs_per_s: number;
   raw_loop_docs_per_s: number;
   catchup_docs_per_s: number;
+  /** First change read to last row committed. */
   catchup_seconds: number;
+  /** Workflow start to its first batch (describe, create tables): once per pillow, not per doc. */
+  catchup_startup_seconds: number;
   catchup_vs_raw: number;
   catchup_vs_source: number;
   follow_rate_target: number;

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import { resolvePillow } from '../config/pillow-definition';
 import { startPillow } from '../operations/start-pillow';
@@ -9,7 +10,10 @@ import { benchPillow, type BenchPillowSpec } from './bench-pillow';
 
 export interface CatchupResult {
   docs: number;
+  /** From the first batch's start (first change read) to the last row committed. */
   seconds: number;
+  /** From the workflow start to its first batch: describing the pillow, creating its tables. */
+  startupSeconds: number;
   docsPerSecond: number;
   /** Workflow history events of all partitions when caught up. */
   historyEvents: number;
@@ -41,7 +45,7 @@ export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResul
   const { pool, spec } = opts;
   const table = quoteIdent(spec.table);
   const pillow = resolvePillow(benchPillow(spec, opts.couchUrl));
-  const started = performance.now();
+  const startedAt = Date.now();
   await startPillow(opts.client, pillow, opts.taskQueue);
   const deadline = Date.now() + opts.timeoutMs;
   let lastReport = 0;
@@ -58,7 +62,7 @@ export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResul
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  const seconds = (performance.now() - started) / 1000;
+  const doneAt = Date.now();
 
   const check = (
     await pool.query(`SELECT count(*)::int AS n, count(DISTINCT doc_id)::int AS ids, coalesce(sum(age), 0)::bigint AS ages
@@ -76,8 +80,36 @@ export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResul
     opts.docs,
   );
   let historyEvents = 0;
-  for (const handle of handles) historyEvents += (await handle.fetchHistory()).events?.length ?? 0;
-  return { docs: opts.docs, seconds, docsPerSecond: opts.docs / seconds, historyEvents, processedPerPartition };
+  let firstBatchAt = Infinity;
+  for (const handle of handles) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    historyEvents += events.length;
+    firstBatchAt = Math.min(firstBatchAt, firstBatchStart(events) ?? startedAt);
+  }
+  const seconds = (doneAt - firstBatchAt) / 1000;
+  return {
+    docs: opts.docs,
+    seconds,
+    startupSeconds: (firstBatchAt - startedAt) / 1000,
+    docsPerSecond: opts.docs / seconds,
+    historyEvents,
+    processedPerPartition,
+  };
+}
+
+type HistoryEvent = NonNullable<temporal.api.history.v1.IHistory['events']>[number];
+
+/** When the worker started the pillow's first `processBatch` activity (server time, this machine's clock). */
+function firstBatchStart(events: HistoryEvent[]): number | null {
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'processBatch');
+  if (!scheduled) return null;
+  const started = events.find(
+    (e) =>
+      e.activityTaskStartedEventAttributes &&
+      Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(scheduled.eventId),
+  );
+  const time = started?.eventTime;
+  return time ? Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : null;
 }
 
 function workflowIds(spec: BenchPillowSpec): string[] {
@@ -94,13 +126,23 @@ async function waitForProcessed(counts: () => Promise<number[]>, docs: number): 
   }
 }
 
-/** Stops the pillow's workflows (graceful cancel) and waits for them. */
-export async function stopPillow(client: Client, spec: BenchPillowSpec): Promise<void> {
+/** Stops the pillow's workflows (graceful cancel), terminating any that has not stopped after 30 s. */
+export async function stopPillow(client: Client, spec: BenchPillowSpec, log?: (line: string) => void): Promise<void> {
   await Promise.all(
     workflowIds(spec).map(async (id) => {
       const handle = client.workflow.getHandle(id);
       await handle.cancel().catch(() => undefined);
-      await handle.result().catch(() => undefined);
+      const stopped = await Promise.race([
+        handle.result().then(
+          () => true,
+          () => true,
+        ),
+        new Promise<false>((r) => setTimeout(() => r(false), 30_000)),
+      ]);
+      if (!stopped) {
+        log?.(`  ${id} did not stop within 30 s of its cancel: terminated`);
+        await handle.terminate('bench: did not stop after cancel').catch(() => undefined);
+      }
     }),
   );
 }

@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import { quoteIdent } from '../postgres/identifiers';
 import { writeAtRate } from './bench-docs';
-import { caseDoc } from '../dev/demo-data';
 
 export interface FollowResult {
   /** Docs written during the measurement. */
@@ -37,25 +36,27 @@ const GRACE_MS = 30_000;
  */
 export async function measureFollow(opts: FollowOptions): Promise<FollowResult> {
   const table = quoteIdent(opts.table);
-  const afterId = caseDoc(opts.firstId - 1)._id as string;
   const seen = new Map<string, number>();
-  let lastId = afterId;
+  let written = new Map<string, number>(); // the writer's, once it runs
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      const at = Date.now();
-      const { rows } = await opts.pool.query<{ doc_id: string }>(
-        `SELECT doc_id FROM ${table} WHERE doc_id > $1 AND written_ms IS NOT NULL ORDER BY doc_id`,
-        [lastId],
-      );
-      for (const r of rows) if (!seen.has(r.doc_id)) seen.set(r.doc_id, at);
-      if (rows.length > 0) lastId = rows[rows.length - 1].doc_id;
+      const unseen = [...written.keys()].filter((id) => !seen.has(id));
+      if (unseen.length > 0) {
+        const at = Date.now();
+        const { rows } = await opts.pool.query<{ doc_id: string }>(
+          `SELECT doc_id FROM ${table} WHERE doc_id = ANY($1::text[]) AND written_ms IS NOT NULL`,
+          [unseen],
+        );
+        for (const r of rows) seen.set(r.doc_id, at);
+      }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   })();
 
   const started = Date.now();
   const writer = writeAtRate(opts.couchUrl, opts.db, opts.rate, opts.firstId);
+  written = writer.written;
   while (Date.now() - started < opts.seconds * 1000) {
     await new Promise((r) => setTimeout(r, 1000));
     opts.progress(`  follow: ${writer.written.size} written, ${seen.size} visible`);

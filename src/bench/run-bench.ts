@@ -133,11 +133,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       const rss = worker.peakRssMb();
       if (rss !== null) catchupRss = Math.max(catchupRss ?? 0, rss);
       progress(
-        `  ${Math.round(catchup.docsPerSecond)} docs/s (${catchup.seconds.toFixed(1)} s), ${catchup.historyEvents} history events, worker peak RSS ${rss?.toFixed(0)} MB`,
+        `  ${Math.round(catchup.docsPerSecond)} docs/s (${catchup.seconds.toFixed(1)} s after ${catchup.startupSeconds.toFixed(1)} s of startup), ${catchup.historyEvents} history events, worker peak RSS ${rss?.toFixed(0)} MB`,
       );
       // only the last round's pillow keeps following, for the latency measurement
       if (pillowSpec !== main) {
-        await stopPillow(client, pillowSpec);
+        await stopPillow(client, pillowSpec, progress);
         await stopWorkers([worker]);
       }
     }
@@ -162,7 +162,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     progress(
       `  p50 ${follow.p50Ms} ms, p95 ${follow.p95Ms} ms, p99 ${follow.p99Ms} ms over ${follow.docs} docs (${follow.missing} missing)`,
     );
-    await stopPillow(client, main);
+    await stopPillow(client, main, progress);
     await stopWorkers([worker]);
 
     // the partitioned runs see the docs written by the follow phase too
@@ -184,7 +184,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         progress,
       });
       progress(`  ${Math.round(result.docsPerSecond)} docs/s, processed per partition ${result.processedPerPartition}`);
-      await stopPillow(client, s);
+      await stopPillow(client, s, progress);
       await stopWorkers(list);
       return result;
     };
@@ -208,6 +208,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       raw_loop_docs_per_s: round(raw.docsPerSecond),
       catchup_docs_per_s: round(catchup.docsPerSecond),
       catchup_seconds: round(catchup.seconds, 2),
+      catchup_startup_seconds: round(catchup.startupSeconds, 2),
       catchup_vs_raw: round(catchup.docsPerSecond / raw.docsPerSecond, 2),
       catchup_vs_source: round(catchup.docsPerSecond / source.docsPerSecond, 2),
       follow_rate_target: opts.rate,
