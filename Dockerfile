@@ -6,7 +6,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json pillowtop.config.ts ./
 COPY bin ./bin
 COPY src ./src
-ENV NODE_ENV=production PILLOWTOP_METRICS_PORT=9464
+# two malloc arenas: the worker's native threads (Temporal core, libuv) otherwise fragment tens of MB (BENCHMARKS.md)
+ENV NODE_ENV=production PILLOWTOP_METRICS_PORT=9464 MALLOC_ARENA_MAX=2
 EXPOSE 9464
 USER node
 ENTRYPOINT ["node", "bin/pillowtop"]

@@ -44,7 +44,13 @@ export async function startWorkerProcess(
       entry,
     ],
     {
-      env: { ...process.env, PILLOWTOP_BENCH_WORKER: JSON.stringify(config), PILLOWTOP_LOG_LEVEL: 'warn' },
+      env: {
+        // as the Docker image runs the worker (see Dockerfile); an explicit setting wins
+        MALLOC_ARENA_MAX: '2',
+        ...process.env,
+        PILLOWTOP_BENCH_WORKER: JSON.stringify(config),
+        PILLOWTOP_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
