@@ -30,7 +30,14 @@ export async function runCatchUpSlice(
 ): Promise<BatchOutcome> {
   const until = performance.now() + sliceMs;
   let outcome = await runPage(input, true);
-  while (outcome.full && !outcome.rewound && performance.now() < until && !ctx.cancellationSignal.aborted) {
+  const maxPages = input.maxPages ?? Infinity;
+  while (
+    outcome.full &&
+    !outcome.rewound &&
+    (outcome.pages ?? 1) < maxPages &&
+    performance.now() < until &&
+    !ctx.cancellationSignal.aborted
+  ) {
     ctx.heartbeat({ since: input.since, committed: outcome.lastSeq });
     let next: BatchOutcome;
     try {

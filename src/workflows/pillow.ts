@@ -174,6 +174,10 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
               ...(input.partition !== undefined ? { partition: input.partition } : {}),
               ...(input.reindex ? { reindex: true } : {}),
               since: state.checkpoint,
+              // a catch-up slice stops where a test's continue-as-new is due
+              ...(input.continueAsNewAfterBatches
+                ? { maxPages: Math.max(1, input.continueAsNewAfterBatches - state.batchesThisRun) }
+                : {}),
             },
           ],
         ),

@@ -90,6 +90,8 @@ export interface BatchInput {
   partition?: number;
   reindex?: boolean;
   since: Seq;
+  /** At most this many pages in one activity (a catch-up slice). @default as many as fit in the slice */
+  maxPages?: number;
 }
 
 export interface FailedChange {
