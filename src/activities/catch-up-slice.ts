@@ -17,10 +17,12 @@ const MAX_FAILED_IN_HISTORY = 50;
  * until the page is not full, the slice is spent, or the activity is cancelled (pause, rewind, stop).
  *
  * Guarantees stay those of one page per activity: every page commits its rows with its checkpoint in
- * one transaction; if a later page fails, the pages before it are reported and the next activity
- * meets the failure again (and retries it as usual); if the activity dies or is cancelled, the
- * workflow's checkpoint is behind the committed mirror and those pages are read again (processors are
- * idempotent), while a stop keeps the mirror, so a new start resumes after the last committed page.
+ * one transaction; if a later page fails, the slice ends with the pages before it and the next
+ * activity meets the failure again (retried as usual). A cancel (pause, rewind, stop) seen between
+ * pages ends the slice with what is committed; one that lands inside a page rolls it back (unless
+ * committed already) and cancels the activity, as a dying worker does: the workflow's checkpoint is then
+ * behind the committed mirror, so a resumed pillow reads those pages again (processors are
+ * idempotent), a rewind overwrites the mirror, and a stopped one restarts from the mirror.
  */
 export async function runCatchUpSlice(
   input: BatchInput,
