@@ -14,7 +14,8 @@ const MAX_FAILED_IN_HISTORY = 50;
 /**
  * Catching up, one activity per page pays a workflow round trip (and six history events) per page.
  * Instead the activity takes the next page itself (already prefetched while this one was written)
- * until the page is not full, the slice is spent, or the activity is cancelled (pause, rewind, stop).
+ * until the page is not full, the slice is spent (3 s, or `maxPages`, which the pillow workflow doubles
+ * from 1 while pages come back full), or the activity is cancelled (pause, rewind, stop).
  *
  * Guarantees stay those of one page per activity: every page commits its rows with its checkpoint in
  * one transaction; if a later page fails, the slice ends with the pages before it and the next

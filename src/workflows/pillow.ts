@@ -52,6 +52,7 @@ const BATCH_OPTIONS: ActivityOptions = {
 const { processBatch } = wf.proxyActivities<PillowActivities>(BATCH_OPTIONS);
 
 const MAX_FAILURE_BACKOFF_MS = 60_000;
+const MAX_SLICE_PAGES = 256;
 
 /**
  * A pillow: follows one CouchDB database's `_changes` from its checkpoint for as long as it runs.
@@ -81,6 +82,9 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
     await saveCheckpoint({ key: desc.key, seq: input.checkpoint, reason: 'start with checkpoint' });
   }
 
+  // catch-up slices grow while pages come back full (1, 2, 4, … pages per activity): progress shows
+  // early and a short catch-up stops at once, while a long one pays few workflow round trips
+  let slicePages = 1;
   let batchScope: wf.CancellationScope | null = null;
   const interrupt = () => batchScope?.cancel();
 
@@ -175,9 +179,9 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
               ...(input.reindex ? { reindex: true } : {}),
               since: state.checkpoint,
               // a catch-up slice stops where a test's continue-as-new is due
-              ...(input.continueAsNewAfterBatches
-                ? { maxPages: Math.max(1, input.continueAsNewAfterBatches - state.batchesThisRun) }
-                : {}),
+              maxPages: input.continueAsNewAfterBatches
+                ? Math.min(slicePages, Math.max(1, input.continueAsNewAfterBatches - state.batchesThisRun))
+                : slicePages,
             },
           ],
         ),
@@ -191,6 +195,7 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
       batchScope = null;
     }
     if (outcome) {
+      slicePages = outcome.full ? Math.min(slicePages * 2, MAX_SLICE_PAGES) : 1;
       setStatus(state.applyBatch(outcome, desc.batchSize, new Date()));
       if (outcome.rewound)
         wf.log.warn('feed went backwards', { pillow: desc.key, since: outcome.since, lastSeq: outcome.lastSeq });

@@ -90,7 +90,7 @@ export interface BatchInput {
   partition?: number;
   reindex?: boolean;
   since: Seq;
-  /** At most this many pages in one activity (a catch-up slice). @default as many as fit in the slice */
+  /** At most this many pages in one activity (a catch-up slice; the pillow doubles it while pages are full). @default as many as fit in the slice */
   maxPages?: number;
 }
 
