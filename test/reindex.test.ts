@@ -9,15 +9,20 @@ import { statusQuery } from '../src/workflows/messages';
 describe('pillowtop reindex', () => {
   let s: Suite;
   let env: NodeJS.ProcessEnv;
+  let couch = '';
   const prefix = 'rx';
   const name = `${prefix}_cases`;
 
   before(async () => {
     s = await setupSuite('reindex');
     const couchDb = await s.couchDb('rx');
-    env = opsEnv({ prefix, couchDb, couchUrl: s.couchUrl, databaseUrl: s.databaseUrl, taskQueue: s.taskQueue });
+    couch = couchDb;
+    env = {
+      ...opsEnv({ prefix, couchDb, couchUrl: s.couchUrl, databaseUrl: s.databaseUrl, taskQueue: s.taskQueue }),
+      OPS_SLOW_MS: '100',
+    };
     // the worker runs the same fixture config the CLI reads
-    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: couchDb });
+    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: couchDb, OPS_SLOW_MS: '100' });
     await s.startWorker(loadConfig(OPS_CONFIG));
     await writeDocs(
       s.couchUrl,
@@ -39,6 +44,13 @@ describe('pillowtop reindex', () => {
   });
 
   test('a reindex stopped half-way resumes where it was', async () => {
+    // docs marked slow take the fixture's slowProbe 2 × 100 ms a batch, so that the cancel (seen by
+    // the activity at its next heartbeat) lands while the reindex is still half-way
+    await writeDocs(
+      s.couchUrl,
+      couch,
+      Array.from({ length: 2600 }, (_, i) => ({ ...caseDoc(400 + i), slow: true })),
+    );
     const started = await runPillowtop(['reindex', name, '--detach'], env);
     assert.equal(started.code, 0, started.stderr);
     const handle = s.client.workflow.getHandle(`pillow/${name}/reindex`);
@@ -48,7 +60,8 @@ describe('pillowtop reindex', () => {
     const resumed = await runPillowtop(['reindex', name], env);
     assert.equal(resumed.code, 0, resumed.stderr);
     const processed = Number(/done: (\d+) processed/.exec(resumed.stdout)?.[1]);
-    assert.ok(processed < 400 && processed > 0, `resumed from the stored checkpoint (processed ${processed} of 400)`);
+    assert.ok(processed < 3000 && processed > 0, `resumed from the stored checkpoint (processed ${processed} of 3000)`);
+    assert.equal(await rows(), 3000);
   });
 
   test('unknown pillow: one line naming the known ones', async () => {
