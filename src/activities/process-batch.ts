@@ -13,6 +13,7 @@ import { isTransientError, runProcessors } from './run-processors';
 import { parkFailures, resolveFailures } from './park-failures';
 import { UnknownPillowError } from '../config/pillow-registry';
 import { errorText } from '../processors/doc-error';
+import { recordCheckpoint, REWIND_REASON } from '../postgres/checkpoint-history';
 
 // history stays small even when a whole batch fails: the rest are counted, and parked all the same
 const MAX_FAILED_IN_HISTORY = 50;
@@ -104,6 +105,8 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context): Pr
   deps.metrics.batch(pillow.name, durationMs / 1000);
   deps.metrics.position(key, pending, pending === 0 ? 0 : null); // per partition: each has its own position
   if (rewound) {
+    // the last good position, for `pillowtop fix-rewind`: the feed handed out seqs from before it
+    await recordCheckpoint(deps.pool, key, input.since, REWIND_REASON);
     deps.metrics.rewind(pillow.name);
     log.warn('feed went backwards: changes are being reprocessed (safe: processors are idempotent)', {
       pillow: key,

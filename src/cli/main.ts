@@ -17,6 +17,7 @@ import { registerRetry } from './commands/retry';
 import { registerRunDocs } from './commands/run-docs';
 import { registerSetup } from './commands/setup';
 import { registerReindex } from './commands/reindex';
+import { registerFixRewind } from './commands/fix-rewind';
 
 export function buildProgram(): Command {
   const program = new Command('pillowtop')
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerReindex(program);
   registerSetup(program);
   registerDev(program);
+  registerFixRewind(program);
   return program;
 }
 
