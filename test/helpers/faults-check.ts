@@ -8,6 +8,7 @@ import nano from 'nano';
 import type { Pool } from 'pg';
 import { seqToText } from '../../src/seq';
 import { tally } from './faults-tally';
+import { eventually } from './harness';
 
 export interface SourceState {
   live: Map<string, string>;
@@ -116,4 +117,13 @@ export async function assertSinkMatchesSource(opts: {
     assert.equal(Number(rows[0].d), source.live.size);
   }
   return { docs: source.live.size };
+}
+
+/** `eventually` for a check that returns the value it waited for (or false / null while it waits). */
+export async function eventuallyValue<T>(
+  what: string,
+  check: () => Promise<T | false | null | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  return (await eventually(what, check, timeoutMs)) as T;
 }
