@@ -84,7 +84,7 @@ export async function assertSinkMatchesSource(opts: {
 }): Promise<{ docs: number }> {
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   let source = await sourceState(opts.couchUrl, opts.db);
-  let diff = await sinkDiff(opts.pool, opts.table, source);
+  let diff: SinkDiff = { lost: ['(sink table not readable yet)'], stale: [], undeleted: [], extra: [], duplicates: 0 };
   let stored: string | null = null;
   for (;;) {
     source = await sourceState(opts.couchUrl, opts.db);
