@@ -56,8 +56,8 @@ describe('faults: a feed that goes backwards', () => {
       .getHandle(pillowWorkflowId(name))
       .terminate()
       .catch(() => undefined);
-    await proxy.close();
     await s.cleanup();
+    await proxy.close();
     reportTally(__filename);
   });
 
