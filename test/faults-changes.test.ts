@@ -157,6 +157,30 @@ describe('faults: failing changes and outages', () => {
     assert.match(retryId(ids[1]), /^pillow\/fchg\/change\/sha1:[0-9a-f]{40}$/, 'a long id is hashed');
     assert.equal(retryId(ids[0]), `pillow/fchg/change/${ids[0]}`);
 
+    // a newer revision that still fails joins the same retry workflow instead of starting another
+    const runId = (await s.client.workflow.getHandle(retryId(ids[0])).describe()).runId;
+    const again = await database.insert({
+      _id: ids[0],
+      _rev: revs.get(ids[0]),
+      doc_type: 'CommCareCase',
+      properties: { age: 'still forty' },
+    });
+    revs.set(ids[0], again.rev);
+    const failedSignals = async () =>
+      ((await s.client.workflow.getHandle(retryId(ids[0])).fetchHistory()).events ?? []).filter(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'changeFailed',
+      ).length;
+    await eventually('the second failure joined the retry', async () => (await failedSignals()) === 2, 60_000);
+    assert.equal((await s.client.workflow.getHandle(retryId(ids[0])).describe()).runId, runId);
+    await eventually(
+      'parked again with the new error',
+      async () => {
+        const st = await retryStatus(ids[0]);
+        return st.state === 'parked' && /still forty/.test(st.lastError);
+      },
+      60_000,
+    );
+
     // the doc is fixed at its source: the pillow writes the new revision and tells the retry it is resolved
     for (const id of ids)
       await database.insert({ _id: id, _rev: revs.get(id), doc_type: 'CommCareCase', properties: { age: 40 } });
