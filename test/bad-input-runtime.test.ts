@@ -108,9 +108,10 @@ describe('bad input: at runtime', () => {
         .getHandle(pillowWorkflowId(p))
         .terminate()
         .catch(() => undefined);
-    await s.cleanup();
+    // nano keeps connections alive: close them, or the server never finishes closing
     authServer.closeAllConnections();
     await new Promise((r) => authServer.close(r));
+    await s.cleanup();
     reportTally(__filename);
   });
 
