@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nano from 'nano';
@@ -40,6 +40,7 @@ describe('faults: servers restarted under a running pillow', () => {
   let client: Client;
   let worker: WorkerProcess;
   let written = 0;
+  let stopping = false;
 
   const startPg = () => startEmbeddedPostgres(path.join(dir, 'pg'), ports.pg);
   const startCouch = () => startCouchDevServer({ dir, port: ports.couch });
@@ -87,6 +88,11 @@ describe('faults: servers restarted under a running pillow', () => {
       FAULTS_BATCH_DELAY_MS: '100',
     };
     worker = spawnWorker(env);
+    // a worker that dies under a fault is the failure to look at: show why
+    void worker.exited.then((code) => {
+      if (!stopping)
+        console.error(`faults-servers: worker exited (${code}) before the end:\n${worker.output().slice(-4000)}`);
+    });
     await worker.ready();
     await client.workflow.start('pillow', { workflowId: pillowWorkflowId(name), taskQueue: 'fsrv', args: [{ name }] });
     const writer = startWriter(couch.url, db, { startAt: 0 });
@@ -95,6 +101,9 @@ describe('faults: servers restarted under a running pillow', () => {
     await check();
   });
   after(async () => {
+    if (process.env.PILLOWTOP_TEST_DIR && worker)
+      writeFileSync(path.join(process.env.PILLOWTOP_TEST_DIR, 'faults-servers-worker.log'), worker.output());
+    stopping = true;
     await worker?.kill('SIGKILL');
     await connection?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
