@@ -61,10 +61,13 @@ describe('faults: servers restarted under a running pillow', () => {
   /** Runs `fault` while a writer keeps the feed busy, then checks the sink against the source. */
   const underLoad = async (fault: () => Promise<void>) => {
     const writer = startWriter(couch.url, db, { startAt: 100_000 * (tally.faults + 1) });
-    await new Promise((r) => setTimeout(r, 1500));
-    await fault();
-    await new Promise((r) => setTimeout(r, 1500));
-    written += await writer.stop();
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      await fault();
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      written += await writer.stop();
+    }
     tally.faults += 1;
     await check();
   };
