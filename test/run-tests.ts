@@ -4,7 +4,7 @@
  * runs `node --test` over test/*.test.ts, and stops everything. Usage: run-tests.ts [--node-test-flag…] [FILE...]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -62,7 +62,21 @@ async function main() {
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
   await Promise.allSettled([temporal.stop(), couch.stop(), pg.stop()]);
+  printFaultTally(path.join(dir, 'faults-tally.jsonl'));
   process.exit(code);
+}
+
+/** One line summing what the fault and bad-input suites saw (test/helpers/faults-tally.ts). */
+function printFaultTally(file: string) {
+  if (!existsSync(file)) return;
+  const sum = { faults: 0, badInputs: 0, docsChecked: 0, lost: 0, duplicates: 0 };
+  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const t = JSON.parse(line) as typeof sum;
+    for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k] ?? 0;
+  }
+  console.log(
+    `fault suite: faults survived ${sum.faults}, bad inputs tried ${sum.badInputs}, docs checked ${sum.docsChecked}, docs lost: ${sum.lost}, duplicates: ${sum.duplicates}`,
+  );
 }
 
 main().catch((err) => {

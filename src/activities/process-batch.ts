@@ -15,6 +15,7 @@ import { UnknownPillowError } from '../config/pillow-registry';
 import { errorText } from '../processors/doc-error';
 import { runCatchUpSlice } from './catch-up-slice';
 import { cachedHead } from './head-cache';
+import { recordCheckpoint, REWIND_REASON } from '../postgres/checkpoint-history';
 
 // history stays small even when a whole batch fails: the rest are counted, and parked all the same
 const MAX_FAILED_IN_HISTORY = 50;
@@ -56,9 +57,21 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
     });
 
   let page: ChangesPage;
+  let restarted = false;
   try {
     page =
       (await takePrefetch(key, input.since)) ?? (await read(input.since, longPoll ? pillow.longPollSeconds * 1000 : 0));
+    if (page.changes.length === 0 && (await behindCheckpoint(server, pillow.source.db, input.since))) {
+      log.warn(
+        'the database is behind the checkpoint (re-created or restored from a backup?): reading it again from 0',
+        {
+          pillow: key,
+          since: input.since,
+        },
+      );
+      page = await read('0', 0);
+      restarted = true;
+    }
   } catch (err) {
     throwIfCancelled(ctx);
     throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
@@ -103,11 +116,13 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
 
   const pending =
     page.pending ?? (await estimatePending(server, pillow.source.db, page.lastSeq, full).catch(() => null));
-  const rewound = isRewound(input.since, page);
+  const rewound = restarted || isRewound(input.since, page);
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.batch(pillow.name, durationMs / 1000);
   deps.metrics.position(key, pending, pending === 0 ? 0 : null); // per partition: each has its own position
   if (rewound) {
+    // the last good position, for `pillowtop fix-rewind`: the feed handed out seqs from before it
+    await recordCheckpoint(deps.pool, key, input.since, REWIND_REASON);
     deps.metrics.rewind(pillow.name);
     log.warn('feed went backwards: changes are being reprocessed (safe: processors are idempotent)', {
       pillow: key,
@@ -171,6 +186,22 @@ async function estimatePending(
   const head = seqEstimate(catchingUp ? await cachedHead(`${server.url}/${db}`, read) : await read());
   const at = seqEstimate(lastSeq);
   return head === null || at === null ? null : Math.max(0, head - at);
+}
+
+/**
+ * Servers with integer seqs (pouchdb-server, CouchDB 1.x) answer a `since` past their head with an
+ * empty page at that same `since`, so a database deleted and re-created under a running pillow would
+ * be skipped silently. CouchDB 2+ instead replays a re-created database from its start (a feed rewind).
+ * With integer seqs on both sides the comparison is exact, not an estimate; opaque seqs are left alone.
+ */
+async function behindCheckpoint(
+  server: Parameters<typeof databaseInfo>[0],
+  db: string,
+  since: string,
+): Promise<boolean> {
+  if (!/^\d+$/.test(since) || since === '0') return false;
+  const head = (await databaseInfo(server, db)).updateSeq;
+  return /^\d+$/.test(head) && Number(head) < Number(since);
 }
 
 /**

@@ -18,6 +18,7 @@ import { registerRunDocs } from './commands/run-docs';
 import { registerSetup } from './commands/setup';
 import { registerReindex } from './commands/reindex';
 import { registerBench } from './commands/bench';
+import { registerFixRewind } from './commands/fix-rewind';
 
 export function buildProgram(): Command {
   const program = new Command('pillowtop')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSetup(program);
   registerDev(program);
   registerBench(program);
+  registerFixRewind(program);
   return program;
 }
 

@@ -56,6 +56,13 @@ async function connect(url: string): Promise<CouchServer> {
   try {
     welcome = (await client.request({ path: '' })) as Record<string, unknown>;
   } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status === 401 || status === 403) {
+      throw new CouchUnavailableError(
+        `CouchDB at ${redactUrl(url)} refused access (${status}): check the credentials in COUCH_URL`,
+        { cause: err },
+      );
+    }
     throw new CouchUnavailableError(`CouchDB at ${redactUrl(url)} is unreachable: ${(err as Error).message}`, {
       cause: err,
     });
