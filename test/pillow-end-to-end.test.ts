@@ -147,7 +147,12 @@ describe('a pillow started with the plain Temporal CLI', () => {
       async () => (await count(`SELECT count(*) n FROM e2e_mirror WHERE id >= 'case-00002000'`)) === 10,
     );
     const after = await s.status(name);
-    assert.equal(after.processed, 10, `resumed at ${before.checkpoint}, not from zero`);
+    // the terminated run's last batch may still have committed a new doc (and its checkpoint)
+    // before its activity learned the workflow was gone; the new run then starts after it
+    assert.ok(
+      after.processed <= 10,
+      `resumed at or after ${before.checkpoint}, not from zero (processed ${after.processed})`,
+    );
     assert.equal(await count('SELECT count(*) n FROM e2e_mirror'), 160);
   });
 });

@@ -4,7 +4,7 @@
  * runs `node --test` over test/*.test.ts, and stops everything. Usage: run-tests.ts [--node-test-flag…] [FILE...]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -16,6 +16,8 @@ import { ensureTemporalCli } from '../src/dev/temporal-cli';
 async function main() {
   const root = path.resolve(__dirname, '..');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pillowtop-test-'));
+  // an embedded PostgreSQL started as root runs as the `postgres` user, which must reach its data dir
+  chmodSync(dir, 0o755);
   const args = process.argv.slice(2);
   const flags = args.filter((a) => a.startsWith('--')); // passed to node --test, e.g. --test-name-pattern=…
   const named = args.filter((a) => !a.startsWith('--'));

@@ -47,6 +47,7 @@ interface RawChange {
 // pouchdb-server ignores `timeout` on long-poll and only sends newline heartbeats, so the
 // client bounds every wait itself; CouchDB ends its own wait a little before this.
 const CLIENT_MARGIN_MS = 2000;
+const READ_TIMEOUT_MS = 120_000;
 
 /**
  * Reads one page of `_changes` with docs. When nothing is new it long-polls up to `longPollMs`
@@ -67,7 +68,8 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ChangesPage
   if (opts.couchFilter) qs.filter = opts.couchFilter;
 
   const bound = new AbortController();
-  const timer = longPoll ? setTimeout(() => bound.abort(), opts.longPollMs + CLIENT_MARGIN_MS) : undefined;
+  // a plain read (catch-up, read-ahead) that stalls is an outage, not a quiet feed
+  const timer = setTimeout(() => bound.abort(), longPoll ? opts.longPollMs + CLIENT_MARGIN_MS : READ_TIMEOUT_MS);
   const onOuterAbort = () => bound.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const beat = longPoll && opts.onWait ? setInterval(opts.onWait, 1000) : undefined;
@@ -89,7 +91,12 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ChangesPage
     };
     return toPage(body, since);
   } catch (err) {
-    if (bound.signal.aborted && !opts.signal?.aborted) return { changes: [], lastSeq: since, pending: 0 };
+    if (bound.signal.aborted && !opts.signal?.aborted) {
+      if (longPoll) return { changes: [], lastSeq: since, pending: 0 };
+      throw new CouchUnavailableError(
+        `CouchDB at ${redactUrl(server.url)} did not answer a _changes read of "${db}" within ${READ_TIMEOUT_MS / 1000}s`,
+      );
+    }
     if (opts.signal?.aborted) throw err;
     throw couchError(err, db, server.url);
   } finally {

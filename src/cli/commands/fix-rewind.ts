@@ -80,7 +80,8 @@ async function lastRewind(pool: Pool, key: string) {
     found = await lastCheckpointWithReason(pool, key, REWIND_REASON);
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    if (e.code === '42P01') throw new CliError(`no pillowtop checkpoint history in DATABASE_URL: has "${key}" ever run?`);
+    if (e.code === '42P01')
+      throw new CliError(`no pillowtop checkpoint history in DATABASE_URL: has "${key}" ever run?`);
     throw new CliError(`cannot read the checkpoint history from DATABASE_URL: ${e.message}`);
   }
   if (!found) throw new CliError(`no feed rewind recorded for pillow "${key}": nothing to fix`);
