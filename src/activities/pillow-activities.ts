@@ -3,7 +3,7 @@ import type { ActivityDeps } from './deps';
 import type { BatchInput, PillowDescription, RetryDocOutcome } from '../workflows/types';
 import { countFailingDocs, removeFailingDocs } from '../postgres/failing-docs';
 import { pillowKey } from '../workflows/ids';
-import { UnknownPillowError } from '../config/pillow-registry';
+import { lookupPillow } from './lookup-pillow';
 import { couchServer, redactUrl } from '../couch/couch-client';
 import { databaseInfo } from '../couch/read-changes';
 import { readDoc } from '../couch/read-doc';
@@ -18,21 +18,12 @@ import { errorText } from '../processors/doc-error';
 import { processBatch } from './process-batch';
 import type { Seq } from '../types';
 
-function lookup(deps: ActivityDeps, name: string) {
-  try {
-    return deps.registry.get(name);
-  } catch (err) {
-    if (err instanceof UnknownPillowError) throw ApplicationFailure.nonRetryable(err.message, 'UnknownPillow');
-    throw err;
-  }
-}
-
 /** Activities built over their dependencies, like the Temporal samples' `createActivities`. */
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Loads a pillow's definition by name, creates its tables, and finds its stored checkpoint. */
     async describePillow(input: { name: string; partition?: number; reindex?: boolean }): Promise<PillowDescription> {
-      const pillow = lookup(deps, input.name);
+      const pillow = lookupPillow(deps, input.name);
       if (
         input.partition !== undefined &&
         !(Number.isInteger(input.partition) && input.partition >= 0 && input.partition < pillow.partitions)
@@ -67,7 +58,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The feed's head, for `rewind {"to": "now"}`. */
     async headSeq(input: { name: string }): Promise<Seq> {
-      const pillow = lookup(deps, input.name);
+      const pillow = lookupPillow(deps, input.name);
       const server = await couchServer(pillow.source.url);
       return (await databaseInfo(server, pillow.source.db)).updateSeq;
     },
@@ -76,7 +67,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The pillow's per-change retry settings, read by each `retryChange` workflow when it starts. */
     async changeRetryPolicy(input: { pillow: string }): Promise<RetryDocOutcome['retry']> {
-      return lookup(deps, input.pillow).retry;
+      return lookupPillow(deps, input.pillow).retry;
     },
 
     /**
@@ -84,7 +75,7 @@ export function createActivities(deps: ActivityDeps) {
      * The current revision, never the one that failed, so an old revision is never written.
      */
     async retryDoc(input: { pillow: string; docId: string }): Promise<RetryDocOutcome> {
-      const pillow = lookup(deps, input.pillow);
+      const pillow = lookupPillow(deps, input.pillow);
       const retry = pillow.retry;
       await ensurePillowSetup(deps.pool, pillow, deps.log);
       const server = await couchServer(pillow.source.url);

@@ -11,7 +11,7 @@ import { startPrefetch, takePrefetch } from './prefetch';
 import { ensurePillowSetup } from './setup-pillow';
 import { isTransientError, runProcessors } from './run-processors';
 import { parkFailures, resolveFailures } from './park-failures';
-import { UnknownPillowError } from '../config/pillow-registry';
+import { lookupPillow } from './lookup-pillow';
 import { errorText } from '../processors/doc-error';
 import { runCatchUpSlice } from './catch-up-slice';
 import { cachedHead } from './head-cache';
@@ -38,7 +38,7 @@ export async function processBatch(deps: ActivityDeps, input: BatchInput): Promi
 
 async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, longPoll = true): Promise<BatchOutcome> {
   const started = performance.now();
-  const pillow = lookup(deps, input.name);
+  const pillow = lookupPillow(deps, input.name);
   const key = pillowKey(input.name, input.partition, input.reindex);
   const log = deps.log;
   await ensurePillowSetup(deps.pool, pillow, log);
@@ -163,15 +163,6 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
 function throwIfCancelled(ctx: Context): void {
   if (ctx.cancellationSignal.aborted)
     throw new CancelledFailure(`batch cancelled: ${String(ctx.cancellationSignal.reason ?? 'cancel requested')}`);
-}
-
-function lookup(deps: ActivityDeps, name: string) {
-  try {
-    return deps.registry.get(name);
-  } catch (err) {
-    if (err instanceof UnknownPillowError) throw ApplicationFailure.nonRetryable(err.message, 'UnknownPillow');
-    throw err;
-  }
 }
 
 /** Where the server gives no `pending` (pouchdb-server), estimate it from the update seq. */
