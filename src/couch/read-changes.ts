@@ -54,6 +54,42 @@ const READ_TIMEOUT_MS = 120_000;
  * and returns an empty page at the same checkpoint.
  */
 export async function readChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
+  if (opts.longPollMs > 0 && opts.server.kind !== 'couchdb') return pollChanges(opts);
+  return requestChanges(opts);
+}
+
+// how often a stand-in server without a usable long poll is asked again while the feed is quiet
+const POLL_INTERVAL_MS = 100;
+
+/**
+ * pouchdb-server's long poll ignores `timeout` and holds the connection until a change arrives, and
+ * an aborted request keeps its socket open until then: every bounded wait would leak one. Servers
+ * other than CouchDB are therefore polled with plain reads until a change comes or the wait is over.
+ */
+async function pollChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
+  const deadline = Date.now() + opts.longPollMs;
+  let lastBeat = Date.now();
+  for (;;) {
+    const page = await requestChanges({ ...opts, longPollMs: 0 });
+    if (page.changes.length > 0 || page.lastSeq !== opts.since || Date.now() >= deadline) return page;
+    if (opts.onWait && Date.now() - lastBeat >= 1000) {
+      opts.onWait();
+      lastBeat = Date.now();
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, POLL_INTERVAL_MS);
+      opts.signal?.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+  }
+}
+
+async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
   const { server, db, since, limit } = opts;
   const longPoll = opts.longPollMs > 0;
   const qs: Record<string, string | number | boolean> = {
