@@ -142,6 +142,8 @@ describe('a pillow started with the plain Temporal CLI', () => {
       '--input',
       JSON.stringify({ name }),
     ]);
+    // answered at once, even before the new run has read its stored checkpoint
+    assert.equal((await s.status(name)).name, name);
     await eventually(
       'new docs arrive',
       async () => (await count(`SELECT count(*) n FROM e2e_mirror WHERE id >= 'case-00002000'`)) === 10,

@@ -10,12 +10,14 @@ import { seqProblem } from '../seq';
 import { pauseSignal, resumeSignal, rewindSignal, setCheckpointUpdate, statusQuery } from './messages';
 import { PillowState } from './pillow-state';
 import { PILLOW_NAME, PILLOW_STATUS } from './search-attributes';
+import { pillowKey } from './ids';
 import type {
   BatchOutcome,
   PillowDescription,
   PillowInput,
   PillowResult,
   PillowStatusValue,
+  PillowStatusView,
   RewindInput,
   SetCheckpointInput,
 } from './types';
@@ -75,9 +77,16 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
   const partition = input.partition ?? null;
   const info = wf.workflowInfo();
 
+  const key = pillowKey(name, partition, input.reindex);
+  // handlers go in before the first activity, so that a status query or a signal sent right after
+  // the start is answered at once (the checkpoint shows once the stored one is read)
+  const state = new PillowState(input.checkpoint ?? '', input.carried, new Date());
+  let batchScope: wf.CancellationScope | null = null;
+  const interrupt = () => batchScope?.cancel();
+  registerHandlers(state, key, interrupt, () => state.view(name, partition, info.workflowId));
+
   const desc = await describe(input);
-  const startAt = input.checkpoint ?? desc.storedCheckpoint ?? '0';
-  const state = new PillowState(startAt, input.carried, new Date());
+  if (!input.carried) state.checkpoint = input.checkpoint ?? desc.storedCheckpoint ?? '0';
   if (input.checkpoint !== undefined && !input.carried) {
     await saveCheckpoint({ key: desc.key, seq: input.checkpoint, reason: 'start with checkpoint' });
   }
@@ -85,8 +94,6 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
   // catch-up slices grow while pages come back full (1, 2, 4, … pages per activity): progress shows
   // early and a short catch-up stops at once, while a long one pays few workflow round trips
   let slicePages = 1;
-  let batchScope: wf.CancellationScope | null = null;
-  const interrupt = () => batchScope?.cancel();
 
   const setStatus = (status: PillowStatusValue) => {
     if (status === state.status) return;
@@ -98,36 +105,6 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
       { key: PILLOW_NAME, value: name },
       { key: PILLOW_STATUS, value: state.paused ? 'paused' : 'running' },
     ]);
-
-  wf.setHandler(statusQuery, () => state.view(name, partition, info.workflowId));
-  wf.setHandler(pauseSignal, () => {
-    state.paused = true;
-    interrupt();
-  });
-  wf.setHandler(resumeSignal, () => {
-    state.paused = false;
-  });
-  wf.setHandler(rewindSignal, (rewind: RewindInput) => {
-    const problem = rewindProblem(rewind);
-    if (problem) {
-      wf.log.warn('rewind signal ignored', { pillow: desc.key, reason: problem });
-      return;
-    }
-    state.queueMove(rewind.to, 'rewind signal');
-    interrupt();
-  });
-  wf.setHandler(
-    setCheckpointUpdate,
-    async (update: SetCheckpointInput) => {
-      const id = state.queueMove(update.seq, 'setCheckpoint update');
-      interrupt();
-      await wf.condition(() => state.appliedMoves.has(id));
-      const applied = state.appliedMoves.get(id)!;
-      state.appliedMoves.delete(id);
-      return applied;
-    },
-    { validator: setCheckpointValidator },
-  );
 
   const applyMoves = async () => {
     while (state.moves.length > 0) {
@@ -209,6 +186,39 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
     }
     publish(state, desc);
   }
+}
+
+/** Queries, signals and the update; what they change, the loop applies. */
+function registerHandlers(state: PillowState, key: string, interrupt: () => void, view: () => PillowStatusView): void {
+  wf.setHandler(statusQuery, view);
+  wf.setHandler(pauseSignal, () => {
+    state.paused = true;
+    interrupt();
+  });
+  wf.setHandler(resumeSignal, () => {
+    state.paused = false;
+  });
+  wf.setHandler(rewindSignal, (rewind: RewindInput) => {
+    const problem = rewindProblem(rewind);
+    if (problem) {
+      wf.log.warn('rewind signal ignored', { pillow: key, reason: problem });
+      return;
+    }
+    state.queueMove(rewind.to, 'rewind signal');
+    interrupt();
+  });
+  wf.setHandler(
+    setCheckpointUpdate,
+    async (update: SetCheckpointInput) => {
+      const id = state.queueMove(update.seq, 'setCheckpoint update');
+      interrupt();
+      await wf.condition(() => state.appliedMoves.has(id));
+      const applied = state.appliedMoves.get(id)!;
+      state.appliedMoves.delete(id);
+      return applied;
+    },
+    { validator: setCheckpointValidator },
+  );
 }
 
 async function describe(input: PillowInput): Promise<PillowDescription> {
