@@ -117,18 +117,7 @@ describe('bad input: at runtime', () => {
 
   test('an unknown pillow name fails the workflow at once, non-retryably, naming the known pillows', async () => {
     tally.badInputs += 2;
-    await s.temporalCli([
-      'workflow',
-      'start',
-      '--type',
-      'pillow',
-      '--task-queue',
-      s.taskQueue,
-      '--workflow-id',
-      'pillow/nope',
-      '--input',
-      '{"name":"nope"}',
-    ]);
+    await s.startPillowCli('nope');
     const result = await s.temporalCli(['workflow', 'result', '--workflow-id', 'pillow/nope']).then(
       () => assert.fail('expected the workflow to fail'),
       (e: { stdout: string; stderr: string }) => e.stdout + e.stderr,

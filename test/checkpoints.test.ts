@@ -51,26 +51,11 @@ describe('checkpoints: rewind, setCheckpoint, continue-as-new, CouchDB 3 seqs', 
     ]);
   });
   after(async () => {
-    const t0 = Date.now();
     await s.cleanup();
-    console.error('cleanup took', Date.now() - t0);
     await proxy.close();
-    console.error('proxy close took', Date.now() - t0);
   });
 
-  const start = (name: string, extra: Record<string, unknown> = {}) =>
-    s.temporalCli([
-      'workflow',
-      'start',
-      '--type',
-      'pillow',
-      '--task-queue',
-      s.taskQueue,
-      '--workflow-id',
-      `pillow/${name}`,
-      '--input',
-      JSON.stringify({ name, ...extra }),
-    ]);
+  const start = (name: string, extra: Record<string, unknown> = {}) => s.startPillowCli(name, extra);
   const rows = async (table: string) => Number((await s.pool.query(`SELECT count(*) n FROM ${table}`)).rows[0].n);
 
   test('rewind to 0 reprocesses everything and leaves the tables identical; rewind to now skips to the head', async () => {

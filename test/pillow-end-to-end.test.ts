@@ -45,18 +45,7 @@ describe('a pillow started with the plain Temporal CLI', () => {
     const forms = Array.from({ length: 10 }, (_, i) => formDoc(i));
     const revs = await writeDocs(s.couchUrl, db, [...docs, ...forms]);
 
-    await s.temporalCli([
-      'workflow',
-      'start',
-      '--type',
-      'pillow',
-      '--task-queue',
-      s.taskQueue,
-      '--workflow-id',
-      `pillow/${name}`,
-      '--input',
-      JSON.stringify({ name }),
-    ]);
+    await s.startPillowCli(name);
     await eventually('120 rows in the mirror', async () => (await count('SELECT count(*) n FROM e2e_mirror')) === 120);
     assert.equal(await count('SELECT count(*) n FROM e2e_index'), 120);
     assert.equal(await count(`SELECT count(*) n FROM e2e_mirror WHERE id LIKE 'form-%'`), 0, 'forms are filtered out');
@@ -100,18 +89,7 @@ describe('a pillow started with the plain Temporal CLI', () => {
       db,
       Array.from({ length: 30 }, (_, i) => caseDoc(1000 + i)),
     );
-    await s.temporalCli([
-      'workflow',
-      'start',
-      '--type',
-      'pillow',
-      '--task-queue',
-      s.taskQueue,
-      '--workflow-id',
-      `pillow/${name}`,
-      '--input',
-      JSON.stringify({ name }),
-    ]);
+    await s.startPillowCli(name);
     await eventually(
       'docs written while stopped arrive',
       async () => (await count(`SELECT count(*) n FROM e2e_mirror WHERE id >= 'case-00001000'`)) === 30,
@@ -130,18 +108,7 @@ describe('a pillow started with the plain Temporal CLI', () => {
       db,
       Array.from({ length: 10 }, (_, i) => caseDoc(2000 + i)),
     );
-    await s.temporalCli([
-      'workflow',
-      'start',
-      '--type',
-      'pillow',
-      '--task-queue',
-      s.taskQueue,
-      '--workflow-id',
-      `pillow/${name}`,
-      '--input',
-      JSON.stringify({ name }),
-    ]);
+    await s.startPillowCli(name);
     // answered at once, even before the new run has read its stored checkpoint
     assert.equal((await s.status(name)).name, name);
     await eventually(

@@ -43,6 +43,8 @@ export interface Suite {
   startWorker(pillows: PillowDefinition[], opts?: { metrics?: PillowMetrics }): Promise<RunningWorker>;
   /** Runs the plain Temporal CLI against the test server; returns stdout. */
   temporalCli(args: string[]): Promise<string>;
+  /** Starts a pillow with exactly DESIGN.md's `temporal workflow start` command (input `{"name", ...extra}`). */
+  startPillowCli(name: string, extra?: Record<string, unknown>): Promise<string>;
   status(name: string, partition?: number): Promise<PillowStatusView>;
   /** `eventually` that, on timeout, adds the workflow's pending activities and last events to the error. */
   eventuallyFor<T>(workflowId: string, what: string, check: () => Promise<T>, timeoutMs?: number): Promise<T>;
@@ -62,6 +64,12 @@ export async function setupSuite(label: string): Promise<Suite> {
   const workers: RunningWorker[] = [];
   const couchDbs: string[] = [];
   const bundle = { code: readFileSync(testEnv('PILLOWTOP_TEST_WORKFLOW_BUNDLE'), 'utf8') };
+  const temporalCli = async (args: string[]) => {
+    const { stdout } = await run(testEnv('PILLOWTOP_TEST_TEMPORAL_CLI'), [...args, '--address', temporalAddress], {
+      timeout: 60_000,
+    });
+    return stdout;
+  };
   return {
     couchUrl,
     databaseUrl: db.url,
@@ -89,12 +97,7 @@ export async function setupSuite(label: string): Promise<Suite> {
       workers.push(worker);
       return worker;
     },
-    async temporalCli(args) {
-      const { stdout } = await run(testEnv('PILLOWTOP_TEST_TEMPORAL_CLI'), [...args, '--address', temporalAddress], {
-        timeout: 60_000,
-      });
-      return stdout;
-    },
+    temporalCli,
     async eventuallyFor(workflowId, what, check, timeoutMs) {
       try {
         return await eventually(what, check, timeoutMs);
@@ -113,6 +116,21 @@ export async function setupSuite(label: string): Promise<Suite> {
           `${(err as Error).message}\n  status: ${desc?.status.name}\n  pending activities: ${JSON.stringify(pending)}\n  last events: ${JSON.stringify(last)}`,
         );
       }
+    },
+    startPillowCli(name, extra = {}) {
+      const input = JSON.stringify({ name, ...extra });
+      return temporalCli([
+        'workflow',
+        'start',
+        '--type',
+        'pillow',
+        '--task-queue',
+        taskQueue,
+        '--workflow-id',
+        `pillow/${name}`,
+        '--input',
+        input,
+      ]);
     },
     status: (name, partition) => client.workflow.getHandle(pillowWorkflowId(name, partition)).query(statusQuery),
     async cleanup() {
