@@ -7,4 +7,5 @@ export { postgresTable } from './processors/postgres-table';
 export type { PostgresTableOptions, ColumnMapping } from './processors/postgres-table';
 export type { ColumnType } from './processors/column-types';
 export { DocError } from './processors/doc-error';
+export { SinkUnavailableError } from './processors/sink-unavailable';
 export type { Change, Doc, Seq, Processor, ProcessorContext, BatchResult, ChangeFailure } from './types';

@@ -66,14 +66,32 @@ export interface SetupContext {
 }
 
 /**
- * A processor: a plain object. `processBatch` must be idempotent and at-least-once safe:
- * replaying any range of changes leaves the sink as one in-order pass would.
+ * A processor: a plain object. `processBatch` must be idempotent and at-least-once safe: replaying
+ * any range of changes leaves the sink as one in-order pass would. Each change is what CouchDB's
+ * feed says now: write it (a deletion, `deleted: true`, removes the doc if the sink holds it); the
+ * feed's order is the truth, so never keep an older row because its revision generation is higher.
+ * Throw `SinkUnavailableError` when the sink is down; anything else thrown fails the docs, not the page.
  */
 export interface Processor {
   name: string;
   /** Creates or migrates what the processor writes to; called once per worker process and pillow. */
   setup?(ctx: SetupContext): Promise<void>;
   processBatch(changes: Change[], ctx: ProcessorContext): Promise<BatchResult | void>;
+  /**
+   * Checks that the sink can take writes at all; throws if not. Called when every change of a page
+   * failed, to tell an outage (the page is retried, nothing parked) from a page of bad docs.
+   */
+  probe?(): Promise<void>;
+  /**
+   * Lists the ids of the docs the sink holds (live ones), a page at a time from `cursor` (null: from
+   * the start); returns the next cursor, null at the end. With it, a pillow whose database was
+   * re-created or restored removes the docs the source no longer has.
+   */
+  heldDocIds?(
+    ctx: { db: PoolClient },
+    cursor: string | null,
+    limit: number,
+  ): Promise<{ ids: string[]; cursor: string | null }>;
   /** Problems with the processor's own options, reported by config validation. */
   validate?(): string[];
   /** One line for the Web UI and `pillowtop status`, e.g. `postgresTable → case_index`. */

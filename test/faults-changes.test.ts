@@ -8,7 +8,7 @@ import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { postgresTable } from '../src/processors/postgres-table';
 import { DocError } from '../src/processors/doc-error';
-import { sha1 } from '../src/activities/park-failures';
+import { retryChangeId } from '../src/temporal/retry-change-id';
 import { pillowWorkflowId, retryChangeWorkflowId } from '../src/workflows/ids';
 import { pauseSignal, resumeSignal, retryNowSignal, retryStatusQuery } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
@@ -16,16 +16,13 @@ import type { Doc, Processor } from '../src/types';
 import type { PillowStatusView, RetryChangeStatus } from '../src/workflows/types';
 
 /** What the test's own processor does; the tests flip these while the pillow runs. */
-const faults = { throwFor: new Set<string>(), outage: false, calls: 0 };
+const faults = { throwFor: new Set<string>(), calls: 0 };
 
-// throws for the docs named in `throwFor` (the doc's fault), or reports most of a batch failing
-// the same way (a sink outage in disguise)
+// throws for the docs named in `throwFor` (the doc's fault)
 const flaky: Processor = {
   name: 'flaky',
   async processBatch(changes) {
     faults.calls += 1;
-    if (faults.outage)
-      return { failed: changes.map((c) => ({ id: c.id, seq: c.seq, error: 'relation "gone" does not exist' })) };
     for (const c of changes) {
       if (!c.deleted && (faults.throwFor.has(c.id) || c.doc?.poison === true))
         throw new DocError(`doc ${c.id.slice(0, 40)} cannot be handled`);
@@ -38,7 +35,7 @@ describe('faults: failing changes and outages', () => {
   let db: string;
   const name = 'fchg';
   const table = 'fchg_mirror';
-  const retryId = (docId: string) => retryChangeWorkflowId(name, docId, sha1);
+  const retryId = (docId: string) => retryChangeId(name, docId);
   const retryStatus = (docId: string) =>
     s.client.workflow.getHandle(retryId(docId)).query(retryStatusQuery) as Promise<RetryChangeStatus>;
   const check = () =>
@@ -221,53 +218,5 @@ describe('faults: failing changes and outages', () => {
     await pillow.signal(resumeSignal);
     tally.faults += 1;
     await check();
-  });
-
-  test('most of a batch failing the same way is an outage: nothing parked, the checkpoint stays, the pillow recovers', async () => {
-    const before = await s.status(name);
-    const storedBefore = (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [name])).rows[0]
-      .seq;
-    const parkedBefore = Number((await s.pool.query(`SELECT count(*) AS n FROM pillowtop_failing_docs`)).rows[0].n);
-    // written while paused, so that they arrive as one batch (below 10 changes a batch cannot tell
-    // an outage from bad docs, and its failures are isolated one by one)
-    const pillow = s.client.workflow.getHandle(pillowWorkflowId(name));
-    await pillow.signal(pauseSignal);
-    await eventually('paused', async () => (await s.status(name)).status === 'paused');
-    await writeDocs(
-      s.couchUrl,
-      db,
-      Array.from({ length: 60 }, (_, i) => caseDoc(10_000 + i)),
-    );
-    faults.outage = true;
-    await pillow.signal(resumeSignal);
-    const failing = await eventuallyValue<PillowStatusView>(
-      'pillow failing',
-      async () => {
-        const st = await s.status(name);
-        return st.status === 'failing' && st;
-      },
-      90_000,
-    );
-    assert.match(
-      failing.lastError ?? '',
-      /(\d+) of \1 changes failed the same way: flaky: relation "gone" does not exist/,
-    );
-    assert.equal(failing.checkpoint, before.checkpoint, 'the checkpoint does not move during an outage');
-    assert.equal(
-      (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [name])).rows[0].seq,
-      storedBefore,
-    );
-    assert.equal(failing.failed, before.failed, 'no change counted as failed');
-    assert.equal(
-      Number((await s.pool.query(`SELECT count(*) AS n FROM pillowtop_failing_docs`)).rows[0].n),
-      parkedBefore,
-      'no retryChange workflow for an outage',
-    );
-
-    faults.outage = false;
-    await eventually('pillow recovered', async () => (await s.status(name)).status !== 'failing', 120_000);
-    tally.faults += 1;
-    await check();
-    assert.equal((await s.status(name)).failed, before.failed);
   });
 });

@@ -11,7 +11,7 @@ import nano from 'nano';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { eventually } from './helpers/harness';
-import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
+import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess, deliveriesFile } from './helpers/faults-worker';
 import { assertSinkMatchesSource, eventuallyValue } from './helpers/faults-check';
 import { startWriter } from './helpers/faults-writer';
 import { reportTally, tally } from './helpers/faults-tally';
@@ -54,6 +54,7 @@ describe('faults: servers restarted under a running pillow', () => {
       db,
       table,
       indexTable: `${table}_index`,
+      deliveries: deliveriesFile(table),
       pillowKey: name,
       checkpoint: async () => (await status()).checkpoint,
       timeoutMs: 180_000,

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nano from 'nano';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
+import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess, deliveriesFile } from './helpers/faults-worker';
 import { assertSinkMatchesSource } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
@@ -110,6 +110,7 @@ describe('faults: worker processes', () => {
       db,
       table,
       indexTable: `${table}_index`,
+      deliveries: deliveriesFile(table),
       pillowKey: name,
       checkpoint: async () => (await s.status(name)).checkpoint,
       timeoutMs: 240_000,
@@ -158,6 +159,7 @@ describe('faults: worker processes', () => {
       db,
       table,
       indexTable: `${table}_index`,
+      deliveries: deliveriesFile(table),
       pillowKey: name,
       checkpoint: async () => (await s.status(name)).checkpoint,
       timeoutMs: 180_000,

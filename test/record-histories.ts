@@ -15,7 +15,7 @@ import { postgresMirror } from '../src/processors/postgres-mirror';
 import { postgresTable } from '../src/processors/postgres-table';
 import { pauseSignal, resumeSignal, rewindSignal, setCheckpointUpdate } from '../src/workflows/messages';
 import { retryChangeWorkflowId } from '../src/workflows/ids';
-import { sha1 } from '../src/activities/park-failures';
+import { retryChangeId } from '../src/temporal/retry-change-id';
 
 const OUT = path.join(__dirname, 'fixtures', 'histories');
 const stamp = new Date().toISOString().slice(0, 10);
@@ -54,7 +54,7 @@ test('record pillow and retryChange histories', { timeout: 240_000 }, async () =
       args: [{ name: 'rec', continueAsNewAfterBatches: 6 }],
     });
     await eventually('caught up', async () => (await s.status('rec')).status === 'idle', 60_000);
-    const retryId = retryChangeWorkflowId('rec', 'case-00000003', sha1);
+    const retryId = retryChangeId('rec', 'case-00000003');
     const retry = s.client.workflow.getHandle(retryId);
     await s.eventuallyFor(
       retryId,

@@ -12,6 +12,7 @@ import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { startCouchDevServer } from '../src/dev/couch-server';
 import { resolveDevPostgres } from '../src/dev/postgres-server';
 import { ensureTemporalCli } from '../src/dev/temporal-cli';
+import { summaryLine, tally } from './helpers/faults-tally';
 
 async function main() {
   const root = path.resolve(__dirname, '..');
@@ -71,14 +72,13 @@ async function main() {
 /** One line summing what the fault and bad-input suites saw (test/helpers/faults-tally.ts). */
 function printFaultTally(file: string) {
   if (!existsSync(file)) return;
-  const sum = { faults: 0, badInputs: 0, docsChecked: 0, lost: 0, duplicates: 0 };
+  const sum = { ...tally };
+  for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] = 0;
   for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
-    const t = JSON.parse(line) as typeof sum;
+    const t = JSON.parse(line) as Partial<typeof sum>;
     for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k] ?? 0;
   }
-  console.log(
-    `fault suite: faults survived ${sum.faults}, bad inputs tried ${sum.badInputs}, docs checked ${sum.docsChecked}, docs lost: ${sum.lost}, duplicates: ${sum.duplicates}`,
-  );
+  console.log(summaryLine(sum, 'fault suite'));
 }
 
 main().catch((err) => {

@@ -8,7 +8,7 @@ import { identifierProblem, quoteIdent } from '../src/postgres/identifiers';
 import { filterChanges, partitionOf } from '../src/activities/filter-changes';
 import { resolvePillow } from '../src/config/pillow-definition';
 import { couchKindOf } from '../src/couch/couch-client';
-import { isTransientPgError } from '../src/postgres/pg-errors';
+import { isPgOutage } from '../src/postgres/pg-errors';
 import { revGeneration } from '../src/processors/revisions';
 import { retryChangeWorkflowId, pillowWorkflowId } from '../src/workflows/ids';
 import type { Change } from '../src/types';
@@ -77,8 +77,8 @@ describe('filtering and partitions', () => {
     deleted,
     ...(doc ? { doc: { _id: id, ...doc } } : {}),
   });
-  test('doc types and predicate filter; deletes and failures of the predicate are kept apart', () => {
-    const { kept, failed } = filterChanges(
+  test('docs outside the filter reach the sinks as deletions; predicate failures fail their change only', () => {
+    const { kept, failed, filteredOut } = filterChanges(
       {
         ...pillow,
         partitions: 1,
@@ -97,15 +97,43 @@ describe('filtering and partitions', () => {
         change('d', null, true),
         change('_design/x', { views: {} }),
         change('e', { doc_type: 'CommCareCase', boom: true }),
+        change('f', { doc_type: 'CommCareCase-Deleted', domain: 'x' }),
       ],
     );
     assert.deepEqual(
-      kept.map((c) => c.id),
-      ['a', 'd'],
+      kept.map((c) => [c.id, c.deleted, c.doc === undefined || c.deleted === false]),
+      [
+        ['a', false, true],
+        ['b', true, true],
+        ['c', true, true],
+        ['d', true, true],
+        ['f', true, true],
+      ],
+      'live docs as they are; deleted, soft-deleted and filtered-out docs as deletions without a body',
     );
+    assert.deepEqual([...filteredOut].sort(), ['b', 'c', 'f']);
     assert.deepEqual(
       failed.map((f) => f.id),
       ['e'],
+    );
+  });
+  test('a soft-deleted doc type is a deletion unless the pillow asks for it by name', () => {
+    const docs = [change('x', { doc_type: 'CommCareCase-Deleted' }), change('y', { doc_type: 'XFormArchived' })];
+    const all = filterChanges({ ...pillow, partitions: 1, filter: {} }, docs);
+    assert.deepEqual(
+      all.kept.map((c) => [c.id, c.deleted]),
+      [
+        ['x', true],
+        ['y', false],
+      ],
+    );
+    const named = filterChanges({ ...pillow, partitions: 1, filter: { docTypes: ['CommCareCase-Deleted'] } }, docs);
+    assert.deepEqual(
+      named.kept.map((c) => [c.id, c.deleted]),
+      [
+        ['x', false],
+        ['y', true],
+      ],
     );
   });
   test('every doc belongs to exactly one partition, the same in every process', () => {
@@ -130,10 +158,25 @@ describe('small helpers', () => {
     assert.equal(couchKindOf({ 'express-pouchdb': 'Welcome!' }), 'pouchdb-server');
   });
   test('transient PostgreSQL errors by SQLSTATE', () => {
-    assert.equal(isTransientPgError({ code: '57P01' }), true);
-    assert.equal(isTransientPgError({ code: 'ECONNREFUSED' }), true);
-    assert.equal(isTransientPgError({ code: '22P02' }), false);
-    assert.equal(isTransientPgError({ code: '23505' }), false);
+    // the sink is unusable, whatever the doc
+    for (const code of [
+      '57P01',
+      'ECONNREFUSED',
+      '08006',
+      '25006',
+      '42501',
+      '42P01',
+      '42703',
+      '53300',
+      '53100',
+      '40P01',
+    ])
+      assert.equal(isPgOutage({ code }), true, code);
+    assert.equal(isPgOutage({ code: 'ECONNRESET', cause: undefined }), true);
+    assert.equal(isPgOutage({ message: 'x', cause: { code: 'ECONNREFUSED' } }), true, 'a network error as the cause');
+    // one doc's fault: bad value, overflow, NUL, a CHECK or NOT NULL, a statement timeout, an index row too big
+    for (const code of ['22P02', '23505', '22003', '22P05', '23514', '23502', '57014', '54000'])
+      assert.equal(isPgOutage({ code }), false, code);
   });
   test('revision generations', () => {
     assert.equal(revGeneration('12-abc'), 12);

@@ -1,7 +1,8 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import type { BatchInput, PillowDescription, RetryDocOutcome } from '../workflows/types';
-import { countFailingDocs, removeFailingDocs } from '../postgres/failing-docs';
+import { countFailingDocs, resolveFailingDocs } from '../postgres/failing-docs';
 import { pillowKey } from '../workflows/ids';
 import { lookupPillow } from './lookup-pillow';
 import { couchServer, redactUrl } from '../couch/couch-client';
@@ -12,8 +13,10 @@ import { readCheckpoint } from '../postgres/checkpoint-read';
 import { writeCheckpoint } from '../postgres/checkpoint-write';
 import { recordCheckpoint } from '../postgres/checkpoint-history';
 import { withTransaction } from '../postgres/pool';
-import { filterChanges } from './filter-changes';
-import { isTransientError, runProcessors } from './run-processors';
+import { filterChanges, type FilteredChanges } from './filter-changes';
+import { isOutage, writeChanges } from './write-changes';
+import { writeLocksFor } from './write-locks-for';
+import { handOffFailures } from './hand-off-failures';
 import { errorText } from '../processors/doc-error';
 import { processBatch } from './process-batch';
 import type { Seq } from '../types';
@@ -35,7 +38,8 @@ export function createActivities(deps: ActivityDeps) {
       }
       await ensurePillowSetup(deps.pool, pillow, deps.log);
       const key = pillowKey(pillow.name, input.partition, input.reindex);
-      deps.metrics.parked(pillow.name, await countFailingDocs(deps.pool, pillow.name));
+      // failures recorded by a run that stopped (or a worker that died) before handing them off
+      await handOffFailures(deps, pillow.name, Context.current().info.taskQueue);
       return {
         name: pillow.name,
         key,
@@ -71,44 +75,40 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Re-reads the doc as it is now and runs it through the pillow's filter and processors.
-     * The current revision, never the one that failed, so an old revision is never written.
+     * Re-reads the doc as it is now and runs it through the pillow's filter and processors: the
+     * current revision, never the one that failed. It reads once it holds the pillow's write lock,
+     * so it never writes a revision older than one the pillow has committed.
      */
     async retryDoc(input: { pillow: string; docId: string }): Promise<RetryDocOutcome> {
       const pillow = lookupPillow(deps, input.pillow);
       const retry = pillow.retry;
       await ensurePillowSetup(deps.pool, pillow, deps.log);
       const server = await couchServer(pillow.source.url);
-      const change = await readDoc(server, pillow.source.db, input.docId);
-      if (!change) {
+      const load = async (): Promise<FilteredChanges> => {
+        const change = await readDoc(server, pillow.source.db, input.docId);
         // never existed, or purged: nothing to write
-        await removeFailingDocs(deps.pool, pillow.name, [input.docId]);
-        return { ok: true, retry };
-      }
-      const { kept, failed: filtered } = filterChanges(pillow, [change]);
-      if (filtered.length > 0) return { ok: false, error: filtered[0].error, retry };
-      if (kept.length === 0) {
-        await removeFailingDocs(deps.pool, pillow.name, [input.docId]);
-        return { ok: true, retry };
-      }
+        return change ? filterChanges(pillow, [change]) : { kept: [], failed: [], filteredOut: new Set() };
+      };
       try {
-        const failed = await runProcessors({
+        const written = await writeChanges({
           pool: deps.pool,
           pillow: pillow.name,
           processors: pillow.processors,
-          changes: kept,
-          lastSeq: change.seq ?? '',
+          locks: writeLocksFor(pillow, undefined, [{ id: input.docId, seq: null, deleted: false }]),
+          load,
+          recordFailures: false,
           log: deps.log,
           metrics: deps.metrics,
           slowThresholdMs: pillow.slowThresholdMs,
         });
-        if (failed.length > 0) return { ok: false, error: failed[0].error, retry };
-        if ((await removeFailingDocs(deps.pool, pillow.name, [input.docId])).length > 0)
+        if (written.failures.length > 0) return { ok: false, error: written.failures[0].error, retry };
+        // gone from CouchDB (or filtered): the writer found nothing to write, and nothing is failing any more
+        if ((await resolveFailingDocs(deps.pool, pillow.name, [input.docId])).length > 0 || written.resolved.length > 0)
           deps.metrics.parked(pillow.name, await countFailingDocs(deps.pool, pillow.name));
         return { ok: true, retry };
       } catch (err) {
         // an outage is not this doc's fault: let Temporal retry the activity instead of spending an attempt
-        if (isTransientError(err)) throw err;
+        if (isOutage(err)) throw err;
         return { ok: false, error: errorText(err), retry };
       }
     },

@@ -6,16 +6,22 @@ import { pillowKey } from '../workflows/ids';
 import { couchServer } from '../couch/couch-client';
 import { databaseInfo, readChanges, type ChangesPage } from '../couch/read-changes';
 import { seqEstimate } from '../seq';
-import { filterChanges } from './filter-changes';
+import { filterChanges, type FilteredChanges } from './filter-changes';
 import { startPrefetch, takePrefetch } from './prefetch';
 import { ensurePillowSetup } from './setup-pillow';
-import { isTransientError, runProcessors } from './run-processors';
-import { parkFailures, resolveFailures } from './park-failures';
+import { isOutage, writeChanges, type WriteResult } from './write-changes';
+import { handOffFailures, handOffUnfinished, signalResolved } from './hand-off-failures';
+import { writeLocksFor } from './write-locks-for';
+import { currentRevs } from '../couch/current-revs';
+import { continueSweep, startSweep } from './sweep-removed-docs';
 import { lookupPillow } from './lookup-pillow';
 import { errorText } from '../processors/doc-error';
 import { runCatchUpSlice } from './catch-up-slice';
 import { cachedHead } from './head-cache';
 import { recordCheckpoint, REWIND_REASON } from '../postgres/checkpoint-history';
+
+// a sweep under way takes this much of each page's time, so the feed keeps moving too
+const SWEEP_BUDGET_MS = 1000;
 
 // history stays small even when a whole batch fails: the rest are counted, and parked all the same
 const MAX_FAILED_IN_HISTORY = 50;
@@ -82,37 +88,38 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
   // read the next page while this one is written
   if (full) startPrefetch(key, page.lastSeq, () => read(page.lastSeq, 0));
 
-  const { kept, failed: filterFailures } = filterChanges(pillow, page.changes, input.partition);
-  let failures = filterFailures;
-  if (kept.length > 0 || page.lastSeq !== input.since) {
+  // a backfill writes beside the live pillow: what changed since its page was read is the pillow's to write
+  const filtered = filterChanges(pillow, page.changes, input.partition);
+  // a quiet long poll has nothing to write and the checkpoint stays: no transaction
+  const quiet = page.changes.length === 0 && page.lastSeq === input.since;
+  let written: WriteResult = { loaded: filtered, failures: [], resolved: [] };
+  if (!quiet)
     try {
-      const processed = await runProcessors({
+      written = await writeChanges({
         pool: deps.pool,
         pillow: pillow.name,
         processors: pillow.processors,
-        changes: kept,
-        lastSeq: page.lastSeq,
-        checkpointKey: key,
+        locks: writeLocksFor(pillow, input.partition, filtered.kept),
+        load: input.reindex ? () => stillCurrent(server, pillow.source.db, filtered) : async () => filtered,
+        checkpoint: { key, since: input.since, lastSeq: page.lastSeq },
+        recordFailures: true,
         log,
         metrics: deps.metrics,
         slowThresholdMs: pillow.slowThresholdMs,
         signal: ctx.cancellationSignal,
       });
-      failures = failures.concat(processed);
     } catch (err) {
       throwIfCancelled(ctx);
       // outages are retried by Temporal; anything else here is a bug worth retrying visibly too
-      throw ApplicationFailure.retryable(errorText(err), isTransientError(err) ? 'Outage' : (err as Error).name);
+      throw ApplicationFailure.retryable(errorText(err), isOutage(err) ? 'Outage' : (err as Error).name);
     }
-  }
-
-  if (failures.length > 0) await parkFailures(deps, pillow.name, failures, ctx.info.taskQueue);
+  if (written.checkpointMovedTo !== undefined) return movedOutcome(input.since, written.checkpointMovedTo, started);
+  const failures = written.failures;
+  if (failures.length > 0 || handOffUnfinished(pillow.name))
+    await handOffFailures(deps, pillow.name, ctx.info.taskQueue);
+  await signalResolved(deps, pillow.name, written.resolved);
   const failedIds = new Set(failures.map((f) => f.id));
-  await resolveFailures(
-    deps,
-    pillow.name,
-    kept.filter((c) => !failedIds.has(c.id)).map((c) => c.id),
-  );
+  const processed = written.loaded.kept.filter((c) => !failedIds.has(c.id) && !written.loaded.filteredOut.has(c.id));
 
   const pending =
     page.pending ?? (await estimatePending(server, pillow.source.db, page.lastSeq, full).catch(() => null));
@@ -123,6 +130,8 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
   if (rewound) {
     // the last good position, for `pillowtop fix-rewind`: the feed handed out seqs from before it
     await recordCheckpoint(deps.pool, key, input.since, REWIND_REASON);
+    // a re-created or restored database may lack docs the sinks hold, and its feed never says so
+    await startSweep(deps, pillow, key, restarted ? 'database behind the checkpoint' : 'feed went backwards');
     deps.metrics.rewind(pillow.name);
     log.warn('feed went backwards: changes are being reprocessed (safe: processors are idempotent)', {
       pillow: key,
@@ -130,6 +139,7 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
       lastSeq: page.lastSeq,
     });
   }
+  await continueSweep(deps, pillow, key, input.partition, server, SWEEP_BUDGET_MS);
   if (page.changes.length > 0) {
     log.info('batch', {
       pillow: key,
@@ -144,8 +154,10 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
     since: input.since,
     lastSeq: page.lastSeq,
     read: page.changes.length,
-    processed: kept.length - failures.length + filterFailures.length,
-    skipped: page.changes.length - kept.length - filterFailures.length,
+    processed: processed.length,
+    // other partitions' docs, design docs, docs outside the filter (removed from the sinks), and in a
+    // backfill the docs that moved on since it read them
+    skipped: page.changes.length - processed.length - failures.length,
     failed: failures.slice(0, MAX_FAILED_IN_HISTORY),
     failedOmitted: Math.max(0, failures.length - MAX_FAILED_IN_HISTORY),
     pending,
@@ -154,6 +166,49 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
     rewound,
     durationMs,
   };
+}
+
+/**
+ * The stored checkpoint was not this page's `since` (a cancelled page that committed anyway, or an
+ * earlier run's activity): nothing was written, and the pillow carries on from the stored one.
+ */
+function movedOutcome(since: string, stored: string, started: number): BatchOutcome {
+  return {
+    since,
+    lastSeq: stored,
+    read: 0,
+    processed: 0,
+    skipped: 0,
+    failed: [],
+    failedOmitted: 0,
+    pending: null,
+    idle: false,
+    full: true,
+    rewound: false,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/**
+ * A backfill's page, less the changes whose doc has moved on since the page was read (checked once
+ * the write lock is held): the live pillow writes those from its own feed, and writing the older
+ * revision here after it would leave the sink stale for good.
+ */
+async function stillCurrent(
+  server: Parameters<typeof currentRevs>[0],
+  db: string,
+  filtered: FilteredChanges,
+): Promise<FilteredChanges> {
+  const now = await currentRevs(
+    server,
+    db,
+    filtered.kept.map((c) => c.id),
+  );
+  const kept = filtered.kept.filter((c) => {
+    const current = now.get(c.id);
+    return current ? current.rev === c.rev : c.deleted;
+  });
+  return { ...filtered, kept };
 }
 
 /**

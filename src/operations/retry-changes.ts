@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { sha1 } from '../activities/park-failures';
+import { retryChangeId } from '../temporal/retry-change-id';
 import { retryNowSignal, retryStatusQuery } from '../workflows/messages';
 import { retryChangeWorkflowId, RETRY_CHANGE_WORKFLOW_TYPE } from '../workflows/ids';
 import type { RetryChangeStatus } from '../workflows/types';
@@ -85,7 +85,7 @@ export class NotFailingError extends Error {
  */
 export async function retryNow(client: Client, pillow: string, docIds: string[]): Promise<string[]> {
   const targets = docIds.length
-    ? docIds.map((id) => retryChangeWorkflowId(pillow, id, sha1))
+    ? docIds.map((id) => retryChangeId(pillow, id))
     : (await listRetryChanges(client, [pillow])).map((r) => r.workflowId);
   const missing: string[] = [];
   await Promise.all(

@@ -1,7 +1,8 @@
-import type { Change, Processor } from '../types';
+import type { Change, ChangeFailure, Processor } from '../types';
 import { identifierProblem, quoteIdent } from '../postgres/identifiers';
-import { REV_GUARD, revGeneration } from './revisions';
+import { revGeneration } from './revisions';
 import { DocError, errorText } from './doc-error';
+import { docKey, heldDocIdsOf, migrateToDocKey } from './doc-keys';
 
 export interface PostgresMirrorOptions {
   /** Table to write, created if missing. Lowercase letters, digits and `_`. */
@@ -11,8 +12,12 @@ export interface PostgresMirrorOptions {
 }
 
 /**
- * One row per doc: `id, rev, rev_num, seq, doc jsonb, deleted, updated_at`. Deletes keep a row with
- * `deleted = true` and no body, so that an older revision replayed later cannot bring the doc back.
+ * One row per doc: `id, rev, rev_num, seq, doc jsonb, deleted, updated_at`, keyed by `id_key` (the
+ * SHA-256 of the id, so ids of any length fit; see doc-keys.ts). Each change replaces the row with
+ * what CouchDB's feed says now: the feed's order is the truth, not revision generations, because
+ * CouchDB's winner can be a lower generation than a deleted branch and a re-created database starts
+ * its generations again. A deletion marks a row the mirror holds `deleted` with no body; a deletion
+ * of a doc the mirror never held writes nothing, so filtered-out docs leave no tombstones behind.
  */
 export function postgresMirror(options: PostgresMirrorOptions): Processor {
   const table = options.table;
@@ -26,7 +31,8 @@ export function postgresMirror(options: PostgresMirrorOptions): Processor {
     async setup({ db }) {
       await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`pillowtop:table:${table}`]);
       await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (
-        id text PRIMARY KEY,
+        id_key bytea PRIMARY KEY,
+        id text NOT NULL,
         rev text NOT NULL,
         rev_num integer NOT NULL,
         seq text,
@@ -34,9 +40,12 @@ export function postgresMirror(options: PostgresMirrorOptions): Processor {
         deleted boolean NOT NULL DEFAULT false,
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
+      await migrateToDocKey(db, table, 'id');
     },
+    heldDocIds: ({ db }, cursor, limit) => heldDocIdsOf(db, table, 'id', 'NOT deleted', cursor, limit),
     async processBatch(changes, { db, lastSeq }) {
       const rows = {
+        key: [] as Buffer[],
         id: [] as string[],
         rev: [] as string[],
         revNum: [] as number[],
@@ -44,7 +53,7 @@ export function postgresMirror(options: PostgresMirrorOptions): Processor {
         doc: [] as (string | null)[],
         deleted: [] as boolean[],
       };
-      const failed = [];
+      const failed: ChangeFailure[] = [];
       for (const change of changes) {
         let doc: string | null;
         try {
@@ -53,6 +62,7 @@ export function postgresMirror(options: PostgresMirrorOptions): Processor {
           failed.push({ id: change.id, seq: change.seq, error: errorText(err) });
           continue;
         }
+        rows.key.push(docKey(change.id));
         rows.id.push(change.id);
         rows.rev.push(change.rev ?? '');
         rows.revNum.push(revGeneration(change.rev));
@@ -62,14 +72,20 @@ export function postgresMirror(options: PostgresMirrorOptions): Processor {
       }
       if (rows.id.length > 0) {
         const t = quoteIdent(table);
+        // one statement: live docs upserted, deletions mark only rows that exist (a page holds each id once)
         await db.query(
-          `INSERT INTO ${t} AS cur (id, rev, rev_num, seq, doc, deleted, updated_at)
-           SELECT id, rev, rev_num, seq, doc, deleted, now()
-           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::bool[]) AS u(id, rev, rev_num, seq, doc, deleted)
-           ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, rev_num = excluded.rev_num, seq = excluded.seq,
-             doc = excluded.doc, deleted = excluded.deleted, updated_at = now()
-           WHERE ${REV_GUARD('cur')}`,
-          [rows.id, rows.rev, rows.revNum, rows.seq, rows.doc, rows.deleted],
+          `WITH input AS (
+             SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::bool[])
+               AS u(id_key, id, rev, rev_num, seq, doc, deleted)
+           ), upserted AS (
+             INSERT INTO ${t} AS cur (id_key, id, rev, rev_num, seq, doc, deleted, updated_at)
+             SELECT id_key, id, rev, rev_num, seq, doc, false, now() FROM input WHERE NOT deleted
+             ON CONFLICT (id_key) DO UPDATE SET id = excluded.id, rev = excluded.rev, rev_num = excluded.rev_num,
+               seq = excluded.seq, doc = excluded.doc, deleted = false, updated_at = now()
+           )
+           UPDATE ${t} AS cur SET rev = i.rev, rev_num = i.rev_num, seq = i.seq, doc = NULL, deleted = true, updated_at = now()
+           FROM input i WHERE i.deleted AND cur.id_key = i.id_key`,
+          [rows.key, rows.id, rows.rev, rows.revNum, rows.seq, rows.doc, rows.deleted],
         );
       }
       return { failed };

@@ -3,7 +3,7 @@ import type { Change, ChangeFailure, Doc, Processor } from '../types';
 import { identifierProblem, quoteIdent } from '../postgres/identifiers';
 import { arrayCast, COLUMN_TYPES, toColumnValue, type ColumnType } from './column-types';
 import { DocError, errorText } from './doc-error';
-import { REV_GUARD, revGeneration } from './revisions';
+import { docKey, heldDocIdsOf, migrateToDocKey } from './doc-keys';
 
 export interface ColumnMapping {
   /** Column name: lowercase letters, digits and `_`. */
@@ -23,17 +23,16 @@ export interface PostgresTableOptions {
   name?: string;
 }
 
-const RESERVED = new Set(['doc_id', 'doc_rev']);
+const RESERVED = new Set(['doc_id', 'doc_rev', 'doc_id_key']);
 
 /**
  * A typed table from a column mapping over the doc, like CommCare's UCR data sources: one row per
- * doc, keyed by `doc_id`; deletes remove the row. The newest revision seen per doc is kept in a
- * companion `<table>_revs` table so that an older revision can never overwrite a newer one or bring
- * back a deleted doc. One statement per batch.
+ * doc (`doc_id`, `doc_rev`, the mapped columns), keyed by `doc_id_key`, the SHA-256 of the id, so ids
+ * of any length fit. Deletions remove the row. Each change writes what CouchDB's feed says now (the
+ * feed's order is the truth; see postgres-mirror.ts). One statement per batch.
  */
 export function postgresTable(options: PostgresTableOptions): Processor {
   const { table, columns } = options;
-  const revs = `${table}_revs`;
   // dot paths split once, not per doc
   const getters = columns.map((c) =>
     typeof c.expression === 'function' ? c.expression : pathGetter(c.expression ?? c.name),
@@ -44,13 +43,14 @@ export function postgresTable(options: PostgresTableOptions): Processor {
     validate: () => tableProblems(options),
     async setup({ db }) {
       await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`pillowtop:table:${table}`]);
-      await createOrMigrate(db, table, revs, columns);
+      await createOrMigrate(db, table, columns);
     },
+    heldDocIds: ({ db }, cursor, limit) => heldDocIdsOf(db, table, 'doc_id', 'true', cursor, limit),
     async processBatch(changes, { db }) {
       const failed: ChangeFailure[] = [];
+      const keys: Buffer[] = [];
       const ids: string[] = [];
       const revList: string[] = [];
-      const revNums: number[] = [];
       const deleted: boolean[] = [];
       const values: unknown[][] = columns.map(() => []);
       for (const change of changes) {
@@ -61,13 +61,13 @@ export function postgresTable(options: PostgresTableOptions): Processor {
           failed.push({ id: change.id, seq: change.seq, error: errorText(err) });
           continue;
         }
+        keys.push(docKey(change.id));
         ids.push(change.id);
         revList.push(change.rev ?? '');
-        revNums.push(revGeneration(change.rev));
         deleted.push(change.deleted);
         row.forEach((v, i) => values[i].push(v));
       }
-      if (ids.length > 0) await upsert(db, table, revs, columns, [ids, revList, revNums, deleted, ...values]);
+      if (ids.length > 0) await upsert(db, table, columns, [keys, ids, revList, deleted, ...values]);
       return { failed };
     },
   };
@@ -101,43 +101,32 @@ function pathGetter(path: string): (doc: Doc) => unknown {
   };
 }
 
-async function upsert(
-  db: PoolClient,
-  table: string,
-  revs: string,
-  columns: ColumnMapping[],
-  params: unknown[][],
-): Promise<void> {
+async function upsert(db: PoolClient, table: string, columns: ColumnMapping[], params: unknown[][]): Promise<void> {
   const t = quoteIdent(table);
-  const r = quoteIdent(revs);
   const cols = columns.map((c) => quoteIdent(c.name));
   const casts = columns.map((c, i) => `$${i + 5}::${arrayCast(c.type)}`);
-  const sets = ['doc_rev = excluded.doc_rev', ...cols.map((c) => `${c} = excluded.${c}`)];
+  const sets = ['doc_id = excluded.doc_id', 'doc_rev = excluded.doc_rev', ...cols.map((c) => `${c} = excluded.${c}`)];
+  // a page holds each id once, so the delete and the upsert never meet on one row
   await db.query(
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bool[]${casts.map((c) => ', ' + c).join('')})
-         AS u(doc_id, rev, rev_num, deleted${cols.map((c) => ', ' + c).join('')})
-     ), newer AS (
-       INSERT INTO ${r} AS cur (doc_id, rev, rev_num, deleted)
-       SELECT doc_id, rev, rev_num, deleted FROM input
-       ON CONFLICT (doc_id) DO UPDATE SET rev = excluded.rev, rev_num = excluded.rev_num, deleted = excluded.deleted
-       WHERE ${REV_GUARD('cur')}
-       RETURNING doc_id, deleted
+       SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bool[]${casts.map((c) => ', ' + c).join('')})
+         AS u(doc_id_key, doc_id, doc_rev, deleted${cols.map((c) => ', ' + c).join('')})
      ), removed AS (
-       DELETE FROM ${t} WHERE doc_id IN (SELECT doc_id FROM newer WHERE deleted)
+       DELETE FROM ${t} WHERE doc_id_key IN (SELECT doc_id_key FROM input WHERE deleted)
      )
-     INSERT INTO ${t} (doc_id, doc_rev${cols.map((c) => ', ' + c).join('')})
-     SELECT i.doc_id, i.rev${cols.map((c) => ', i.' + c).join('')} FROM input i JOIN newer n USING (doc_id) WHERE NOT n.deleted
-     ON CONFLICT (doc_id) DO UPDATE SET ${sets.join(', ')}`,
+     INSERT INTO ${t} (doc_id_key, doc_id, doc_rev${cols.map((c) => ', ' + c).join('')})
+     SELECT doc_id_key, doc_id, doc_rev${cols.map((c) => ', ' + c).join('')} FROM input WHERE NOT deleted
+     ON CONFLICT (doc_id_key) DO UPDATE SET ${sets.join(', ')}`,
     params,
   );
 }
 
-async function createOrMigrate(db: PoolClient, table: string, revs: string, columns: ColumnMapping[]): Promise<void> {
+async function createOrMigrate(db: PoolClient, table: string, columns: ColumnMapping[]): Promise<void> {
   const t = quoteIdent(table);
-  await db.query(`CREATE TABLE IF NOT EXISTS ${t} (doc_id text PRIMARY KEY, doc_rev text NOT NULL)`);
-  await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(revs)} (
-    doc_id text PRIMARY KEY, rev text NOT NULL, rev_num integer NOT NULL, deleted boolean NOT NULL)`);
+  await db.query(
+    `CREATE TABLE IF NOT EXISTS ${t} (doc_id_key bytea PRIMARY KEY, doc_id text NOT NULL, doc_rev text NOT NULL)`,
+  );
+  await migrateToDocKey(db, table, 'doc_id');
   const { rows } = await db.query<{ column_name: string; data_type: string }>(
     `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
     [table],

@@ -1,14 +1,10 @@
 /**
- * CouchDB revisions are `<generation>-<hash>`. Unlike seqs they are meant to be compared:
- * the generation orders them, the hash breaks ties the way CouchDB picks a winner.
- * Sinks store both and only ever replace a row with the same or a newer revision.
+ * CouchDB revisions are `<generation>-<hash>`. The generation is kept in the mirror (`rev_num`) for
+ * readers, never used to decide what to write: CouchDB's winner can be a lower generation than a
+ * deleted conflicting branch, and a re-created database starts its generations again.
  */
 export function revGeneration(rev: string | undefined): number {
   if (!rev) return 0;
   const match = /^(\d+)-/.exec(rev);
   return match ? Number(match[1]) : 0;
 }
-
-/** The SQL guard: the row in the table (alias `cur`) is not newer than the incoming one. */
-export const REV_GUARD = (cur: string) =>
-  `(${cur}.rev_num, ${cur}.rev COLLATE "C") <= (excluded.rev_num, excluded.rev COLLATE "C")`;

@@ -20,12 +20,26 @@ export function reindexWorkflowId(name: string): string {
 }
 
 const MAX_DOC_ID_IN_WORKFLOW_ID = 200;
+// Temporal's SQL persistence stores workflow ids in a varchar(255)
+const MAX_WORKFLOW_ID_BYTES = 255;
 
 /**
- * `pillow/<name>/change/<doc id>`. Doc ids can be long; past 200 characters the id part becomes
- * `sha1:<hex>` (the doc id stays in the workflow's input and summary).
+ * `pillow/<name>/change/<doc id>`. Doc ids can be long: past 200 characters, or when the whole id
+ * would pass Temporal's 255-byte limit, the id part becomes `sha1:<hex>` (the doc id stays in the
+ * workflow's input and summary). Pillow names are at most 100 characters, so that form always fits.
  */
 export function retryChangeWorkflowId(pillow: string, docId: string, hash: (text: string) => string): string {
-  const part = docId.length > MAX_DOC_ID_IN_WORKFLOW_ID ? `sha1:${hash(docId)}` : docId;
-  return `pillow/${pillow}/change/${part}`;
+  const plain = `pillow/${pillow}/change/${docId}`;
+  if (docId.length <= MAX_DOC_ID_IN_WORKFLOW_ID && utf8Length(plain) <= MAX_WORKFLOW_ID_BYTES) return plain;
+  return `pillow/${pillow}/change/sha1:${hash(docId)}`;
+}
+
+/** UTF-8 length without Buffer or TextEncoder (this module runs in workflow code too). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
 }

@@ -5,10 +5,11 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const tally = { faults: 0, badInputs: 0, docsChecked: 0, lost: 0, duplicates: 0 };
+/** Lost, stale and extra docs are checked against the source's winners; replays are deliveries a custom processor saw again. */
+export const tally = { faults: 0, badInputs: 0, docsChecked: 0, lost: 0, stale: 0, extra: 0, replayed: 0 };
 
 export function summaryLine(t: typeof tally, label: string): string {
-  return `${label}: faults survived ${t.faults}, bad inputs tried ${t.badInputs}, docs checked ${t.docsChecked}, docs lost: ${t.lost}, duplicates: ${t.duplicates}`;
+  return `${label}: faults survived ${t.faults}, bad inputs tried ${t.badInputs}, docs checked ${t.docsChecked}, docs lost: ${t.lost}, stale: ${t.stale}, extra: ${t.extra}, changes replayed to custom processors: ${t.replayed}`;
 }
 
 /** For an `after()` hook: prints this file's line and records it for the run's total. */

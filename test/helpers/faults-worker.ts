@@ -3,6 +3,7 @@
  * can SIGKILL. Its config is test/fixtures/faults.config.ts, steered by environment variables.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface WorkerProcess {
@@ -32,6 +33,13 @@ export interface FaultsWorkerEnv {
   FAULTS_BATCH_SIZE?: string;
   /** Milliseconds each batch waits inside its transaction, so a kill lands mid-batch. */
   FAULTS_BATCH_DELAY_MS?: string;
+  /** File the custom processor appends its deliveries to. @default deliveriesFile(FAULTS_TABLE) */
+  FAULTS_DELIVERIES?: string;
+}
+
+/** Where the faults pillow's custom processor records what it was handed, for `replays()`. */
+export function deliveriesFile(table: string): string {
+  return path.join(process.env.PILLOWTOP_TEST_DIR ?? os.tmpdir(), `deliveries-${table}.txt`);
 }
 
 export function spawnWorker(env: FaultsWorkerEnv, extra: Record<string, string> = {}): WorkerProcess {
@@ -42,6 +50,7 @@ export function spawnWorker(env: FaultsWorkerEnv, extra: Record<string, string> 
       PILLOWTOP_CONFIG: FAULTS_CONFIG,
       PILLOWTOP_METRICS_PORT: '0',
       PILLOWTOP_LOG_LEVEL: 'info',
+      FAULTS_DELIVERIES: deliveriesFile(env.FAULTS_TABLE),
       ...env,
       ...extra,
     },
