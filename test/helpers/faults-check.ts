@@ -17,18 +17,26 @@ export interface SourceState {
   updateSeq: string;
 }
 
-/** Every doc of the database as the feed would give it: winning rev, or deleted. */
-export async function sourceState(couchUrl: string, db: string): Promise<SourceState> {
+/**
+ * Every doc of the database as the feed would give it: winning rev, or deleted. With `docTypes`,
+ * a doc of another type counts as deleted, as it does for a pillow with that filter.
+ */
+export async function sourceState(couchUrl: string, db: string, docTypes?: string[]): Promise<SourceState> {
   const server = nano(couchUrl);
-  const body = (await server.request({ db, path: '_changes', qs: { since: 0, style: 'main_only' } })) as {
-    results: { id: string; changes: { rev: string }[]; deleted?: boolean }[];
+  const body = (await server.request({
+    db,
+    path: '_changes',
+    qs: { since: 0, style: 'main_only', ...(docTypes ? { include_docs: true } : {}) },
+  })) as {
+    results: { id: string; changes: { rev: string }[]; deleted?: boolean; doc?: { doc_type?: string } }[];
   };
   const info = (await server.request({ db })) as { update_seq: unknown };
   const live = new Map<string, string>();
   const deleted = new Set<string>();
   for (const r of body.results) {
     if (r.id.startsWith('_design/')) continue;
-    if (r.deleted) {
+    const outside = docTypes !== undefined && !docTypes.includes(r.doc?.doc_type ?? '');
+    if (r.deleted || outside) {
       deleted.add(r.id);
       live.delete(r.id);
     } else {
@@ -105,6 +113,8 @@ export async function assertSinkMatchesSource(opts: {
   indexTable?: string;
   /** The file a counting custom processor appends its deliveries to. */
   deliveries?: string;
+  /** The pillow's `docTypes` filter: docs of other types must not be in the sinks. */
+  docTypes?: string[];
   timeoutMs?: number;
 }): Promise<{ docs: number }> {
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
@@ -114,7 +124,7 @@ export async function assertSinkMatchesSource(opts: {
   let stored: string | null = null;
   let workflow: string | null = null;
   for (;;) {
-    source = await sourceState(opts.couchUrl, opts.db);
+    source = await sourceState(opts.couchUrl, opts.db, opts.docTypes);
     diff = await sinkDiff(opts.pool, opts.table, source).catch(() => diff);
     if (opts.indexTable) index = await indexDiff(opts.pool, opts.indexTable, source).catch(() => index);
     stored = await opts.pool
