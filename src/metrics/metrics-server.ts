@@ -8,6 +8,8 @@ import { freePort } from '../dev/ports';
 export interface MetricsServer {
   metrics: PillowMetrics;
   url: string;
+  /** The address it listens on (`PILLOWTOP_METRICS_HOST`, default 127.0.0.1). */
+  address: string;
   close(): Promise<void>;
 }
 
@@ -54,9 +56,10 @@ export async function startMetricsServer(env: NodeJS.ProcessEnv = process.env): 
     );
     server.listen(port, host, resolve);
   });
-  const bound = (server.address() as AddressInfo).port;
+  const { port: bound, address } = server.address() as AddressInfo;
   return {
     metrics,
+    address,
     url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${bound}/metrics`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

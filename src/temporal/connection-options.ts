@@ -20,6 +20,23 @@ export interface TemporalSettings {
   metadata?: Record<string, string>;
 }
 
+/** The variables the SDK's environment configuration reads (besides `TEMPORAL_GRPC_META_*`). */
+export const TEMPORAL_ENV_VARS = [
+  'TEMPORAL_CONFIG_FILE',
+  'TEMPORAL_PROFILE',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+  'TEMPORAL_TLS_SERVER_NAME',
+] as const;
+
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
@@ -65,7 +82,15 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
 
 function stripUndefined(tls: TLSConfig | boolean): TLSConfig | boolean {
   if (typeof tls === 'boolean') return tls;
-  return Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)) as TLSConfig;
+  // envconfig reads files into Uint8Arrays; the connection types take Buffers
+  const buf = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b));
+  return {
+    ...(tls.serverNameOverride ? { serverNameOverride: tls.serverNameOverride } : {}),
+    ...(tls.serverRootCACertificate ? { serverRootCACertificate: buf(tls.serverRootCACertificate) } : {}),
+    ...(tls.clientCertPair
+      ? { clientCertPair: { crt: buf(tls.clientCertPair.crt), key: buf(tls.clientCertPair.key) } }
+      : {}),
+  };
 }
 
 /** Options both the client `Connection` and the worker's `NativeConnection` accept. */
