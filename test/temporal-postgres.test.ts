@@ -285,11 +285,18 @@ describe(
         async () => (await mirrorRows()) === 100,
         180_000,
       );
-      const status = await runPillowtop(['status', PILLOW, '--json'], workerEnv(survivor));
-      assert.equal(status.code, 0, status.stderr);
-      const [view] = (JSON.parse(status.stdout) as { pillows: { running: boolean; processed: number }[] }).pillows;
-      assert.equal(view.running, true);
-      assert.ok(view.processed >= 100, `processed ${view.processed}`);
+      // the rows commit before the workflow counts them: its status catches up, through the surviving node
+      await eventually(
+        'the pillow reports 100 processed through the surviving node',
+        async () => {
+          const status = await runPillowtop(['status', PILLOW, '--json'], workerEnv(survivor));
+          assert.equal(status.code, 0, status.stderr);
+          const [view] = (JSON.parse(status.stdout) as { pillows: { running: boolean; processed: number | null }[] })
+            .pillows;
+          return view.running && (view.processed ?? 0) >= 100;
+        },
+        60_000,
+      );
     });
   },
 );
