@@ -8,11 +8,14 @@ import { freePort } from '../dev/ports';
 export interface MetricsServer {
   metrics: PillowMetrics;
   url: string;
+  /** The address it listens on (`PILLOWTOP_METRICS_HOST`, default 127.0.0.1). */
+  address: string;
   close(): Promise<void>;
 }
 
 /**
- * Serves Prometheus text on `PILLOWTOP_METRICS_PORT` (default 9464) at `/metrics`: pillowtop_*
+ * Serves Prometheus text on `PILLOWTOP_METRICS_HOST`:`PILLOWTOP_METRICS_PORT` (default
+ * 127.0.0.1:9464, closed to other machines; a container sets 0.0.0.0) at `/metrics`: pillowtop_*
  * metrics, followed by the Temporal SDK's own, which the SDK core exports on a private loopback
  * port that this server reads from. Must run before any Temporal connection is made.
  */
@@ -20,7 +23,7 @@ export async function startMetricsServer(env: NodeJS.ProcessEnv = process.env): 
   const port = env.PILLOWTOP_METRICS_PORT === undefined ? 9464 : Number(env.PILLOWTOP_METRICS_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PILLOWTOP_METRICS_PORT must be a port number, got "${env.PILLOWTOP_METRICS_PORT}"`);
-  const host = env.PILLOWTOP_METRICS_HOST ?? '0.0.0.0';
+  const host = env.PILLOWTOP_METRICS_HOST || '127.0.0.1';
   const sdkPort = await freePort();
   Runtime.install({
     // the SDK's own info lines (bundling, state changes) drown pillowtop's; PILLOWTOP_SDK_LOG_LEVEL=INFO brings them back
@@ -53,10 +56,11 @@ export async function startMetricsServer(env: NodeJS.ProcessEnv = process.env): 
     );
     server.listen(port, host, resolve);
   });
-  const bound = (server.address() as AddressInfo).port;
+  const { port: bound, address } = server.address() as AddressInfo;
   return {
     metrics,
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}/metrics`,
+    address,
+    url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${bound}/metrics`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,7 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { runBench } from '../../bench/run-bench';
-import { renderChart } from '../../bench/chart';
 import { CliError } from '../cli-error';
 
 interface BenchCliOptions {
@@ -42,6 +40,9 @@ TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them. Progress go
       const rate = whole(opts.rate, quick ? 100 : 500, '--rate', 1);
       const followSeconds = whole(opts.followSeconds, quick ? 4 : 30, '--follow-seconds', 1);
       const repeat = whole(opts.repeat, quick ? 1 : 3, '--repeat', 1);
+      // required here, not at the top: the bench needs dev dependencies the production image lacks
+      const { runBench } = require('../../bench/run-bench') as typeof import('../../bench/run-bench');
+      const { renderChart } = require('../../bench/chart') as typeof import('../../bench/chart');
       const result = await runBench({
         docs,
         repeat,

@@ -11,11 +11,13 @@ export function registerWorker(program: Command): void {
 Environment:
   TEMPORAL_ADDRESS        Temporal frontend (default localhost:7233)
   TEMPORAL_NAMESPACE      namespace (default "default"); TEMPORAL_API_KEY / TEMPORAL_TLS_* for TLS
+  TEMPORAL_TLS            1, true, yes or on: TLS on; TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE: a TOML profile
   PILLOWTOP_TASK_QUEUE    task queue (default "pillowtop")
   PILLOWTOP_CONFIG        config file (default pillowtop.config.ts in the project)
   COUCH_URL               CouchDB server, credentials included
   DATABASE_URL            PostgreSQL: checkpoints and the PostgreSQL processors
-  PILLOWTOP_METRICS_PORT  Prometheus /metrics port (default 9464; 0 picks a free port)`,
+  PILLOWTOP_METRICS_PORT  Prometheus /metrics port (default 9464; 0 picks a free port)
+  PILLOWTOP_METRICS_HOST  address /metrics listens on (default 127.0.0.1; 0.0.0.0 for a remote Prometheus)`,
     )
     .action(async () => {
       await runWorkerFromEnv();

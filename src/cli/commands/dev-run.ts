@@ -1,0 +1,134 @@
+/** `pillowtop dev`'s body (src/cli/commands/dev.ts loads it only when the command runs). */
+import { rmSync } from 'node:fs';
+import nano from 'nano';
+import { Client, Connection } from '@temporalio/client';
+import { startDevStack } from '../../dev/stack';
+import { caseDoc, ensureDatabase, formDoc, startGenerator, writeDocs } from '../../dev/demo-data';
+import { loadConfig } from '../../config/load-config';
+import { createRegistry } from '../../config/pillow-registry';
+import { createPool } from '../../postgres/pool';
+import { startWorker } from '../../worker/start-worker';
+import { startMetricsServer } from '../../metrics/metrics-server';
+import { startPillow } from '../../operations/start-pillow';
+import { taskQueue } from '../../temporal/connection-options';
+import { createLogger } from '../../logging';
+
+import type { DevOptions } from './dev';
+
+export async function runDev(opts: DevOptions & { seedCount: number; perSecond: number }): Promise<void> {
+  const log = createLogger({ component: 'dev' });
+  if (opts.fresh) rmSync(opts.dir, { recursive: true, force: true });
+  console.error('pillowtop dev: starting Temporal, CouchDB (pouchdb-server) and PostgreSQL…');
+  const stack = await startDevStack({ dir: opts.dir });
+  const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
+  const stopAll = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+  };
+  try {
+    const env = {
+      ...process.env,
+      COUCH_URL: stack.couch.url,
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: stack.temporal.address,
+    };
+    Object.assign(process.env, env);
+    const pillows = loadConfig();
+    const registry = createRegistry(pillows, env);
+
+    // demo data for every configured source database that is empty
+    const dbs = [...new Set(registry.names().map((n) => registry.get(n).source.db))];
+    for (const db of dbs) {
+      await ensureDatabase(stack.couch.url, db);
+      const info = await nano(stack.couch.url).db.get(db);
+      if (info.doc_count === 0 && opts.seedCount > 0) {
+        const docs = Array.from({ length: opts.seedCount }, (_, i) => caseDoc(i));
+        docs.push(...Array.from({ length: Math.ceil(opts.seedCount / 20) }, (_, i) => formDoc(i)));
+        await writeDocs(stack.couch.url, db, docs);
+        console.error(`pillowtop dev: wrote ${docs.length} demo docs to CouchDB "${db}"`);
+      }
+    }
+
+    const metrics = await startMetricsServer({
+      ...env,
+      PILLOWTOP_METRICS_PORT: process.env.PILLOWTOP_METRICS_PORT ?? '0',
+    });
+    cleanups.push(() => metrics.close());
+    const pool = createPool(stack.databaseUrl);
+    cleanups.push(() => pool.end());
+    const queue = taskQueue();
+    const worker = await startWorker({
+      pillows,
+      temporal: { address: stack.temporal.address, namespace: 'default' },
+      taskQueue: queue,
+      pool,
+      metrics: metrics.metrics,
+      log,
+      env,
+    });
+    cleanups.push(() => worker.stop());
+
+    const connection = await Connection.connect({ address: stack.temporal.address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+    for (const name of registry.names()) await startPillow(client, registry.get(name), queue);
+
+    const generator =
+      opts.perSecond > 0 && dbs.includes('cases')
+        ? startGenerator(stack.couch.url, 'cases', {
+            perSecond: opts.perSecond,
+            startAt: opts.seedCount + (Date.now() % 1_000_000),
+          })
+        : null;
+    if (generator) cleanups.push(() => generator.stop());
+
+    printBanner({ stack, metricsUrl: metrics.url, pillows: registry.names(), queue });
+
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+      worker.done.then(resolve, resolve);
+    });
+    console.error('\npillowtop dev: stopping…');
+  } finally {
+    await stopAll();
+  }
+}
+
+function printBanner(o: {
+  stack: Awaited<ReturnType<typeof startDevStack>>;
+  metricsUrl: string;
+  pillows: string[];
+  queue: string;
+}) {
+  const { stack } = o;
+  const pg = new URL(stack.databaseUrl);
+  const first = o.pillows[0] ?? 'cases';
+  const lines = [
+    '',
+    'pillowtop dev is running. Ctrl-C stops it.',
+    '',
+    `  Temporal Web UI   ${stack.temporal.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent('WorkflowType="pillow"')}`,
+    `  Temporal address  ${stack.temporal.address}   (task queue "${o.queue}")`,
+    `  CouchDB           ${stack.couch.url}   (Fauxton: ${stack.couch.url}/_utils)`,
+    `  PostgreSQL        ${redact(pg)}   (${stack.postgres.origin})`,
+    `  Metrics           ${o.metricsUrl}`,
+    `  Pillows           ${o.pillows.map((p) => `pillow/${p}`).join(', ')}`,
+    '',
+    'Look at the rows:',
+    `  psql "${stack.databaseUrl}" -c "SELECT doc_id, owner_id, village, age FROM case_index ORDER BY doc_id DESC LIMIT 5"`,
+    '',
+    'Steer a pillow with the Temporal CLI:',
+    `  export TEMPORAL_ADDRESS=${stack.temporal.address}`,
+    `  temporal workflow query  --workflow-id pillow/${first} --type status`,
+    `  temporal workflow signal --workflow-id pillow/${first} --name rewind --input '{"to":"0"}'`,
+    `  temporal workflow cancel --workflow-id pillow/${first}`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+function redact(url: URL): string {
+  const copy = new URL(url.toString());
+  if (copy.password) copy.password = '***';
+  return copy.toString();
+}
