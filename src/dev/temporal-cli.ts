@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cacheDir, findGo, goInstall, onPath } from './build-cache';
 
 /** The Temporal CLI release whose dev server (Temporal server 1.29) pillowtop develops and tests against. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -9,16 +10,7 @@ const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
 /** Where pillowtop builds the CLI once and reuses it: `~/.cache/pillowtop/temporal-cli-v1.5.1/temporal`. */
 export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.PILLOWTOP_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'pillowtop');
-  return path.join(base, `temporal-cli-${TEMPORAL_CLI_VERSION}`, 'temporal');
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
-  }
-  return null;
+  return path.join(cacheDir(env), `temporal-cli-${TEMPORAL_CLI_VERSION}`, 'temporal');
 }
 
 function works(bin: string): boolean {
@@ -49,28 +41,18 @@ export function ensureTemporalCli(
   const found = findTemporalCli(env);
   if (found) return found;
   const target = cachedCliPath(env);
-  const go = onPath('go', env) ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : null);
+  const go = findGo(env);
   if (!go) {
     throw new Error(
       `no Temporal CLI found (looked at TEMPORAL_CLI, PATH, ~/go/bin, ${target}) and no Go toolchain to build one: ` +
         `install Go, or install the Temporal CLI and set TEMPORAL_CLI`,
     );
   }
-  mkdirSync(path.dirname(target), { recursive: true });
   log(
     `pillowtop: building the Temporal CLI ${TEMPORAL_CLI_VERSION} from source into ${path.dirname(target)} (once; takes a few minutes)…`,
   );
   const started = Date.now();
-  try {
-    execFileSync(go, ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...env, GOBIN: path.dirname(target), GOFLAGS: '-mod=mod', CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-  } catch (err) {
-    throw new Error(
-      `building the Temporal CLI failed (go install ${MODULE}@${TEMPORAL_CLI_VERSION}): ${(err as Error).message}`,
-    );
-  }
+  goInstall(go, [`${MODULE}@${TEMPORAL_CLI_VERSION}`], path.dirname(target), env, 'the Temporal CLI');
   if (!works(target)) throw new Error(`built ${target} but it does not run \`temporal server start-dev\``);
   log(`pillowtop: Temporal CLI built in ${Math.round((Date.now() - started) / 1000)}s`);
   return target;

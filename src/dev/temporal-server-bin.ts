@@ -1,7 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { cacheDir, findGo, goInstall, onPath } from './build-cache';
 
 /**
  * The Temporal server release pillowtop runs on PostgreSQL in production (docker-compose.yml pins
@@ -19,21 +19,7 @@ export interface TemporalServerBinaries {
 
 /** Where pillowtop builds them once: `~/.cache/pillowtop/temporal-server-v1.29.1/{server,sql}`. */
 export function cachedServerDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.PILLOWTOP_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'pillowtop');
-  return path.join(base, `temporal-server-${TEMPORAL_SERVER_VERSION}`);
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
-  }
-  return null;
-}
-
-/** The Go toolchain: `go` on PATH, else /usr/local/go/bin/go; null when there is none. */
-export function findGo(env: NodeJS.ProcessEnv = process.env): string | null {
-  return onPath('go', env) ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : null);
+  return path.join(cacheDir(env), `temporal-server-${TEMPORAL_SERVER_VERSION}`);
 }
 
 /** Both binaries of this release answer `--version` with it. */
@@ -70,18 +56,10 @@ export function ensureTemporalServerBinaries(
     throw new Error(
       `no Temporal server ${TEMPORAL_SERVER_VERSION} found (PATH, ${dir}) and no Go toolchain to build one: install Go`,
     );
-  mkdirSync(dir, { recursive: true });
   log(`pillowtop: building the Temporal server ${TEMPORAL_SERVER_VERSION} and its SQL tool into ${dir} (once)…`);
   const started = Date.now();
   const targets = Object.values(MODULES).map((m) => `${m}@${TEMPORAL_SERVER_VERSION}`);
-  try {
-    execFileSync(go, ['install', ...targets], {
-      env: { ...env, GOBIN: dir, GOFLAGS: '-mod=mod', CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-  } catch (err) {
-    throw new Error(`building the Temporal server failed (go install ${targets.join(' ')}): ${(err as Error).message}`);
-  }
+  goInstall(go, targets, dir, env, 'the Temporal server');
   const built = findTemporalServerBinaries(env);
   if (!built) throw new Error(`built the Temporal server into ${dir} but it does not answer --version`);
   log(`pillowtop: Temporal server built in ${Math.round((Date.now() - started) / 1000)}s`);
