@@ -51,6 +51,17 @@ describe('faults: bursts of bad docs and sink outages', () => {
       checkpoint: async () => (await s.status(name)).checkpoint,
     });
 
+  /** The pillow's status once it shows `failing` (within 60 s). */
+  const failingStatus = () =>
+    eventuallyValue<PillowStatusView>(
+      'pillow failing with the reason',
+      async () => {
+        const st = await s.status(name);
+        return st.status === 'failing' && st;
+      },
+      60_000,
+    );
+
   /** Samples the pillow's status until stopped; returns every status seen. */
   function watchStatus(): { stop(): Promise<Set<PillowStatusValue>> } {
     const seen = new Set<PillowStatusValue>();
@@ -214,14 +225,7 @@ describe('faults: bursts of bad docs and sink outages', () => {
       ids.push(doc._id);
       await new Promise((r) => setTimeout(r, 1000));
     }
-    const failing = await eventuallyValue<PillowStatusView>(
-      'pillow failing with the reason',
-      async () => {
-        const st = await s.status(name);
-        return st.status === 'failing' && st;
-      },
-      60_000,
-    );
+    const failing = await failingStatus();
     assert.match(failing.lastError ?? '', /read-only/);
     assert.equal(await storedCheckpoint(), before.stored, 'the checkpoint does not move during an outage');
     assert.equal(failing.checkpoint, before.stored);
@@ -243,14 +247,7 @@ describe('faults: bursts of bad docs and sink outages', () => {
       await database.insert(caseDoc(6000 + i));
       await new Promise((r) => setTimeout(r, 300));
     }
-    const failing = await eventuallyValue<PillowStatusView>(
-      'pillow failing with the reason',
-      async () => {
-        const st = await s.status(name);
-        return st.status === 'failing' && st;
-      },
-      60_000,
-    );
+    const failing = await failingStatus();
     assert.match(failing.lastError ?? '', /column "age" .*does not exist/);
     assert.equal(await storedCheckpoint(), before.stored, 'the checkpoint does not move during an outage');
     assert.equal(await failingDocs(), 0, 'nothing recorded as failing');
