@@ -13,8 +13,9 @@ export interface ReindexStart {
 /**
  * Starts `pillow/<name>/reindex`: the pillow's processors over the whole feed, on a checkpoint of
  * its own (`<name>/reindex`), completing once caught up. A reindex stopped half-way resumes where
- * it was; `fromZero` starts over. The live pillow keeps following meanwhile: processors are
- * rev-guarded, so the two never write an older revision over a newer one.
+ * it was; `fromZero` starts over. The live pillow keeps following meanwhile: each reindex page
+ * checks its revisions against CouchDB under the pillow's write lock and leaves a doc that moved on
+ * to the live pillow, so the two never write an older revision over a newer one.
  */
 export async function startReindex(
   client: Client,

@@ -3,7 +3,7 @@
  * always quoted; values never go into SQL text, only as parameters.
  */
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-// leaves room for suffixes such as `_revs` within PostgreSQL's 63-byte limit
+// leaves room for suffixes (`_id_hash`, a rebuild's generation) within PostgreSQL's 63-byte limit
 const MAX_LENGTH = 56;
 
 export function identifierProblem(name: unknown, what: string): string | null {
