@@ -11,7 +11,7 @@ import { startPrefetch, takePrefetch } from './prefetch';
 import { ensurePillowSetup } from './setup-pillow';
 import { isTransientError, runProcessors } from './run-processors';
 import { parkFailures, resolveFailures } from './park-failures';
-import { lookupPillow } from './lookup-pillow';
+import { lookupPillow, notOnThisWorker } from './lookup-pillow';
 import { errorText } from '../processors/doc-error';
 import { runCatchUpSlice } from './catch-up-slice';
 import { cachedHead } from './head-cache';
@@ -27,18 +27,53 @@ const MAX_FAILED_IN_HISTORY = 50;
  */
 export async function processBatch(deps: ActivityDeps, input: BatchInput): Promise<BatchOutcome> {
   const ctx = Context.current();
-  // heartbeats through the whole batch (reads, writes, slow processors) so only a dead worker times out
-  const beat = setInterval(() => ctx.heartbeat({ since: input.since }), 2000);
+  // heartbeats through the whole batch (reads, writes, slow processors) so only a dead worker times out;
+  // and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a heartbeat's answer,
+  // often: the worker sends at most one per second (maxHeartbeatThrottleInterval in start-worker.ts)
+  const beat = setInterval(() => ctx.heartbeat({ since: input.since }), HEARTBEAT_MS);
   try {
-    return await runCatchUpSlice(input, ctx, (page, first) => runBatch(deps, page, ctx, first));
+    return await untilCancelled(
+      ctx,
+      runCatchUpSlice(input, ctx, (page, first) => runBatch(deps, page, ctx, first)),
+    );
   } finally {
     clearInterval(beat);
   }
 }
 
+/** How often a batch heartbeats; the worker's throttle decides how many of these reach Temporal. */
+export const HEARTBEAT_MS = 500;
+
+/**
+ * Ends the activity as cancelled as soon as the cancel arrives, even while a processor that ignores
+ * the signal is still busy: its transaction sees the abort before COMMIT and rolls back (run-processors),
+ * so nothing is committed after the workflow has been told the batch was cancelled.
+ */
+function untilCancelled<T>(ctx: Context, work: Promise<T>): Promise<T> {
+  const signal = ctx.cancellationSignal;
+  let onAbort: () => void = () => undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      work.catch(() => undefined); // finishes (and rolls back) on its own; nobody waits for it
+      reject(new CancelledFailure(`batch cancelled: ${String(signal.reason ?? 'cancel requested')}`));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, cancelled]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
 async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, longPoll = true): Promise<BatchOutcome> {
   const started = performance.now();
   const pillow = lookupPillow(deps, input.name);
+  // the partition count the workflow runs under, not this worker's: a config change reaches a running
+  // partition only through a restart, which reads its new share from 0 (see checkpoint-layout.ts)
+  const partitions = input.partitions ?? pillow.partitions;
+  if (input.partition !== undefined && !(input.partition >= 0 && input.partition < partitions))
+    throw notOnThisWorker(
+      deps,
+      `has pillow "${pillow.name}" in ${partitions} partition(s), so no partition ${input.partition}`,
+    );
   const key = pillowKey(input.name, input.partition, input.reindex);
   const log = deps.log;
   await ensurePillowSetup(deps.pool, pillow, log);
@@ -82,7 +117,11 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
   // read the next page while this one is written
   if (full) startPrefetch(key, page.lastSeq, () => read(page.lastSeq, 0));
 
-  const { kept, failed: filterFailures } = filterChanges(pillow, page.changes, input.partition);
+  const { kept, failed: filterFailures } = filterChanges(
+    partitions === pillow.partitions ? pillow : { ...pillow, partitions },
+    page.changes,
+    input.partition,
+  );
   let failures = filterFailures;
   if (kept.length > 0 || page.lastSeq !== input.since) {
     try {
