@@ -13,6 +13,9 @@ import { pillowWorkflowId } from '../src/workflows/ids';
 import type { RunningWorker } from '../src/worker/start-worker';
 import type { Doc, Processor } from '../src/types';
 import type { PillowStatusView } from '../src/workflows/types';
+import type { PillowStatusRow } from '../src/operations/pillow-status';
+import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
+import { loadConfig } from '../src/config/load-config';
 
 /**
  * Rolling deploys and config changes: workers that do not know a pillow (or one of its partitions)
@@ -307,5 +310,69 @@ describe('rolling deploys and partition count changes', () => {
     await write(db, [caseDoc(3)]);
     await assertSinkMatchesSource({ pool: s.pool, couchUrl: s.couchUrl, db, table: 'rd_stop_mirror', pillowKey: name });
     await cancelAndWait(s.client, `pillow/${name}`);
+  });
+
+  test('`pillowtop status` and `start` report workflows left running under an old layout', async () => {
+    const db = await s.couchDb('rd_ops');
+    const prefix = 'rdops';
+    const forms = `${prefix}_forms`; // 2 partitions in the ops config
+    const env = opsEnv({
+      prefix,
+      couchDb: db,
+      couchUrl: s.couchUrl,
+      databaseUrl: s.databaseUrl,
+      taskQueue: s.taskQueue,
+    });
+    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: db });
+    await startWorker(loadConfig(OPS_CONFIG));
+    const startRaw = (workflowId: string, input: object) =>
+      s.client.workflow.start('pillow', { workflowId, taskQueue: s.taskQueue, args: [{ name: forms, ...input }] });
+    // what an earlier config left running: the unpartitioned id, a third partition, and p0 split in 3
+    await startRaw(`pillow/${forms}`, {});
+    await startRaw(`pillow/${forms}/p2`, { partition: 2, partitions: 3 });
+    await startRaw(`pillow/${forms}/p0`, { partition: 0, partitions: 3 });
+    await eventually('p0 answers its status', async () => (await s.status(forms, 0)).partitions === 3);
+
+    const stop = (id: string) => `stop it with \`temporal workflow cancel --workflow-id ${id}\``;
+    const started = await eventually<string | null>(
+      'start reports both leftovers (visibility catches up)',
+      async () => {
+        const r = await runPillowtop(['start', forms], env);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout.includes(`pillow/${forms}/p2:`) && r.stdout.includes(`pillow/${forms}:`) ? r.stdout : null;
+      },
+    );
+    assert.ok(started);
+    assert.match(started, new RegExp(`^pillow/${forms}/p0: already running`, 'm'));
+    assert.match(started, new RegExp(`^pillow/${forms}/p1: (started|already running)`, 'm'));
+    assert.ok(
+      started.includes(
+        `pillow/${forms}/p0: left running under an old layout (it runs under 3 partitions, the config has 2 partitions): ${stop(`pillow/${forms}/p0`)} and start it again with \`pillowtop start ${forms}\``,
+      ),
+      started,
+    );
+    assert.ok(
+      started.includes(
+        `pillow/${forms}/p2: left running under an old layout (the config has 2 partitions): ${stop(`pillow/${forms}/p2`)}`,
+      ),
+      started,
+    );
+    assert.ok(started.includes(`pillow/${forms}: left running under an old layout (the config has 2 partitions)`));
+
+    const text = await runPillowtop(['status', forms], env);
+    assert.equal(text.code, 0, text.stderr);
+    for (const id of [`pillow/${forms}`, `pillow/${forms}/p0`, `pillow/${forms}/p2`])
+      assert.match(text.stdout, new RegExp(`^${id}: left running under an old layout`, 'm'));
+    assert.doesNotMatch(text.stdout, new RegExp(`^pillow/${forms}/p1: left running`, 'm'));
+
+    const json = await runPillowtop(['status', forms, '--json'], env);
+    const rows = (JSON.parse(json.stdout) as { pillows: PillowStatusRow[] }).pillows;
+    const byId = new Map(rows.map((r) => [r.workflowId, r]));
+    assert.deepEqual([...byId.keys()].sort(), [`pillow/${forms}`, ...[0, 1, 2].map((p) => `pillow/${forms}/p${p}`)]);
+    assert.equal(byId.get(`pillow/${forms}/p1`)?.oldLayout, null);
+    assert.match(String(byId.get(`pillow/${forms}/p2`)?.oldLayout), /^left running under an old layout/);
+    assert.equal(byId.get(`pillow/${forms}/p2`)?.running, true);
+    assert.match(String(byId.get(`pillow/${forms}`)?.oldLayout), /^left running under an old layout/);
+    for (const id of byId.keys()) await cancelAndWait(s.client, id);
   });
 });
