@@ -3,6 +3,7 @@ import nano from 'nano';
 import assert from 'node:assert/strict';
 import { setupSuite, eventually, cancelAndWait, type Suite } from './helpers/harness';
 import { assertSinkMatchesSource } from './helpers/faults-check';
+import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { partitionOf } from '../src/activities/filter-changes';
@@ -48,7 +49,10 @@ describe('rolling deploys and partition count changes', () => {
   before(async () => {
     s = await setupSuite('rolling');
   });
-  after(() => s.cleanup());
+  after(async () => {
+    await s.cleanup();
+    reportTally(__filename);
+  });
 
   test('a worker that does not know the pillow leaves it to one that does, and status says so meanwhile', async () => {
     const db = await s.couchDb('rd_known');
@@ -66,6 +70,7 @@ describe('rolling deploys and partition count changes', () => {
     );
     // an old worker, deployed before the pillow existed, is the only one on the queue at first
     await startWorker([other]);
+    tally.faults += 1;
     await s.startPillowCli('rd_known');
     const waiting = await s.eventuallyFor<PillowStatusView | null>(
       'pillow/rd_known',
@@ -165,6 +170,7 @@ describe('rolling deploys and partition count changes', () => {
     let round = 0;
     /** Deploys `partitions`, starts every workflow, and waits until the sink matches the source. */
     const deploy = async (partitions: number) => {
+      tally.faults += 1;
       await worker?.stop();
       worker = await startWorker([def(partitions)]);
       await startPillow(s.client, resolvePillow(def(partitions)), s.taskQueue);
@@ -284,6 +290,7 @@ describe('rolling deploys and partition count changes', () => {
      * (already running) or, with the Temporal CLI 1.5, hands back that dying run: either way no new run.
      */
     const stopThenStart = async () => {
+      tally.faults += 1;
       const handle = s.client.workflow.getHandle(`pillow/${name}`);
       const before = (await handle.describe()).runId;
       await s.temporalCli(['workflow', 'cancel', '--workflow-id', `pillow/${name}`]);

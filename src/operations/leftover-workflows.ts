@@ -23,7 +23,7 @@ export async function leftoverWorkflows(client: Client, pillow: ResolvedPillow):
   const prefix = `pillow/${pillow.name}`;
   const found: LeftoverWorkflow[] = [];
   for await (const wfx of client.workflow.list({
-    query: `WorkflowType = "${PILLOW_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"`,
+    query: `WorkflowType = "${PILLOW_WORKFLOW_TYPE}" AND ExecutionStatus = "Running" AND WorkflowId STARTS_WITH "${prefix}"`,
   })) {
     const id = wfx.workflowId;
     // names are letters, digits, `_` and `-`: nothing to escape
