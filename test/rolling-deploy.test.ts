@@ -238,7 +238,8 @@ describe('rolling deploys and partition count changes', () => {
       Array.from({ length: 60 }, (_, i) => caseDoc(i)),
     );
     const old = await startWorker([def(2)]);
-    await startPillow(s.client, resolvePillow(def(2)), s.taskQueue);
+    // continuing as new every few batches: the count must survive it
+    await startPillow(s.client, resolvePillow(def(2)), s.taskQueue, { continueAsNewAfterBatches: 3 });
     await eventually('60 docs', async () => (await mirrorCount(table)) === 60);
     // the config goes to 3 and the workers are replaced; p0 and p1 keep running as they were
     await startWorker([def(3)]);
@@ -254,7 +255,11 @@ describe('rolling deploys and partition count changes', () => {
     ]);
     for (let p = 0; p < 3; p++)
       await assertSinkMatchesSource({ pool: s.pool, couchUrl: s.couchUrl, db, table, pillowKey: `${name}/p${p}` });
-    assert.equal((await s.status(name, 0)).partitions, 2, 'p0 still runs under 2');
+    const p0 = await eventually<PillowStatusView | null>('p0 continued as new', async () => {
+      const st = await s.status(name, 0);
+      return st.runs > 1 ? st : null;
+    });
+    assert.equal(p0?.partitions, 2, 'p0 still runs under 2, across continue-as-new');
     assert.equal((await s.status(name, 2)).partitions, 3);
     for (let p = 0; p < 3; p++) await cancelAndWait(s.client, pillowWorkflowId(name, p));
   });
