@@ -1,7 +1,9 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import nano from 'nano';
+import { readFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
-import { setupSuite, eventually, cancelAndWait, type Suite } from './helpers/harness';
+import { setupSuite, eventually, cancelAndWait, testEnv, type Suite } from './helpers/harness';
 import { assertSinkMatchesSource } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
@@ -34,6 +36,12 @@ describe('rolling deploys and partition count changes', () => {
   const mirrorCount = async (table: string) =>
     Number((await s.pool.query(`SELECT count(*) n FROM ${table}`)).rows[0].n);
   const workflowStatus = async (id: string) => (await s.client.workflow.getHandle(id).describe()).status.name;
+  /** The new code paths (patched) replay deterministically: the workflow's own history, replayed now. */
+  const assertReplays = async (workflowId: string) => {
+    const history = await s.client.workflow.getHandle(workflowId).fetchHistory();
+    const code = readFileSync(testEnv('PILLOWTOP_TEST_WORKFLOW_BUNDLE'), 'utf8');
+    await Worker.runReplayHistory({ workflowBundle: { code } }, history, workflowId);
+  };
   const head = async (db: string) => String((await nano(s.couchUrl).db.get(db)).update_seq);
   // each test leaves no worker behind: one that lacks the next test's pillows would only slow it down
   const workers: RunningWorker[] = [];
@@ -102,6 +110,7 @@ describe('rolling deploys and partition count changes', () => {
     });
     assert.equal(await workflowStatus('pillow/rd_known'), 'RUNNING', 'never failed for good');
     await cancelAndWait(s.client, 'pillow/rd_known');
+    await assertReplays('pillow/rd_known');
   });
 
   test('a worker that has fewer partitions leaves the partition to one that has it', async () => {
@@ -262,6 +271,7 @@ describe('rolling deploys and partition count changes', () => {
     assert.equal(p0?.partitions, 2, 'p0 still runs under 2, across continue-as-new');
     assert.equal((await s.status(name, 2)).partitions, 3);
     for (let p = 0; p < 3; p++) await cancelAndWait(s.client, pillowWorkflowId(name, p));
+    await assertReplays(pillowWorkflowId(name, 0));
   });
 
   test('a stop reaches a busy batch at once: `temporal workflow start` 3 s after a cancel finds it stopped', async () => {
