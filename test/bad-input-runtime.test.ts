@@ -115,23 +115,35 @@ describe('bad input: at runtime', () => {
     reportTally(__filename);
   });
 
-  test('an unknown pillow name fails the workflow at once, non-retryably, naming the known pillows', async () => {
+  test('an unknown pillow name shows as failing, naming the known pillows, then fails after its timeout', async () => {
     tally.badInputs += 2;
+    // a name no worker knows may be a deploy still under way: the pillow waits, failing, and says why
     await s.startPillowCli('nope');
-    const result = await s.temporalCli(['workflow', 'result', '--workflow-id', 'pillow/nope']).then(
+    const waiting = await failingWith('nope');
+    assert.match(
+      String(waiting.lastError),
+      /^worker \S+ does not know pillow "nope" \(known: bad, badmissing, badauth\); waiting for a worker that does$/,
+    );
+    assert.equal((await s.client.workflow.getHandle('pillow/nope').describe()).status.name, 'RUNNING');
+    await s.client.workflow.getHandle('pillow/nope').terminate('test done');
+
+    // past its timeout (600 s unless the input says otherwise) it is a typo: it fails, non-retryably
+    await s.startPillowCli('nope2', { unknownPillowTimeoutSeconds: 3 });
+    const result = await s.temporalCli(['workflow', 'result', '--workflow-id', 'pillow/nope2']).then(
       () => assert.fail('expected the workflow to fail'),
       (e: { stdout: string; stderr: string }) => e.stdout + e.stderr,
     );
-    assert.match(result, /unknown pillow "nope"; known pillows: bad, badmissing, badauth/);
+    assert.match(result, /unknown pillow "nope2": no worker on task queue "[^"]+" took it in \d+s/);
+    assert.match(result, /known: bad, badmissing, badauth/);
     const err = await s.client.workflow
-      .getHandle('pillow/nope')
+      .getHandle('pillow/nope2')
       .result()
       .catch((e) => e);
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, 'UnknownPillow');
     assert.equal(err.cause.nonRetryable, true);
-    const desc = await s.client.workflow.getHandle('pillow/nope').describe();
+    const desc = await s.client.workflow.getHandle('pillow/nope2').describe();
     assert.equal(desc.status.name, 'FAILED');
     // no input at all is bad input, named as such
     const noName = await start('noname', {})

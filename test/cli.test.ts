@@ -142,6 +142,7 @@ describe('the pillowtop CLI against a dev server', () => {
       'lagSeconds',
       'lastBatchAt',
       'lastError',
+      'oldLayout',
       'partition',
       'paused',
       'pending',

@@ -15,4 +15,6 @@ export interface ActivityDeps {
   searchAttributes: boolean;
   metrics: PillowMetrics;
   log: Logger;
+  /** The worker's Temporal identity, named when a task is left to another worker. */
+  identity?: string;
 }

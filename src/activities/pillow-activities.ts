@@ -1,15 +1,14 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import type { BatchInput, PillowDescription, RetryDocOutcome } from '../workflows/types';
 import { countFailingDocs, resolveFailingDocs } from '../postgres/failing-docs';
 import { pillowKey } from '../workflows/ids';
-import { lookupPillow } from './lookup-pillow';
+import { lookupPillow, notOnThisWorker } from './lookup-pillow';
 import { couchServer, redactUrl } from '../couch/couch-client';
 import { databaseInfo } from '../couch/read-changes';
 import { readDoc } from '../couch/read-doc';
 import { ensurePillowSetup } from './setup-pillow';
-import { readCheckpoint } from '../postgres/checkpoint-read';
+import { resumeCheckpoint } from '../postgres/checkpoint-layout';
 import { writeCheckpoint } from '../postgres/checkpoint-write';
 import { recordCheckpoint } from '../postgres/checkpoint-history';
 import { withTransaction } from '../postgres/pool';
@@ -24,28 +23,48 @@ import type { Seq } from '../types';
 /** Activities built over their dependencies, like the Temporal samples' `createActivities`. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    /** Loads a pillow's definition by name, creates its tables, and finds its stored checkpoint. */
-    async describePillow(input: { name: string; partition?: number; reindex?: boolean }): Promise<PillowDescription> {
+    /**
+     * Loads a pillow's definition by name, creates its tables, and finds the stored checkpoint it may
+     * resume from. `partitions` is the count the workflow runs under (given by `pillowtop start` and
+     * carried across continue-as-new); without it this worker's config decides.
+     */
+    async describePillow(input: {
+      name: string;
+      partition?: number;
+      partitions?: number;
+      reindex?: boolean;
+    }): Promise<PillowDescription> {
       const pillow = lookupPillow(deps, input.name);
+      const partitions = input.partitions ?? pillow.partitions;
       if (
         input.partition !== undefined &&
-        !(Number.isInteger(input.partition) && input.partition >= 0 && input.partition < pillow.partitions)
+        !(Number.isInteger(input.partition) && input.partition >= 0 && input.partition < partitions)
       ) {
-        throw ApplicationFailure.nonRetryable(
-          `pillow "${pillow.name}" has ${pillow.partitions} partition(s); there is no partition ${input.partition}`,
-          'UnknownPartition',
+        throw notOnThisWorker(
+          deps,
+          `has pillow "${pillow.name}" in ${partitions} partition(s), so no partition ${input.partition}`,
         );
       }
       await ensurePillowSetup(deps.pool, pillow, deps.log);
       const key = pillowKey(pillow.name, input.partition, input.reindex);
       // failures recorded by a run that stopped (or a worker that died) before handing them off
       await handOffFailures(deps, pillow.name, Context.current().info.taskQueue);
+      // the unpartitioned pillow (and its reindex) reads every doc, whatever the config's count
+      const stored = await resumeCheckpoint(deps.pool, key, input.partition === undefined ? 1 : partitions);
+      if (stored.dropped) {
+        deps.log.warn('partition count changed: this partition reads its docs again from 0', {
+          pillow: key,
+          was: stored.dropped.partitions,
+          now: partitions,
+          droppedCheckpoint: stored.dropped.seq,
+        });
+      }
       return {
         name: pillow.name,
         key,
         batchSize: pillow.batchSize,
-        partitions: pillow.partitions,
-        storedCheckpoint: await readCheckpoint(deps.pool, key),
+        partitions,
+        storedCheckpoint: stored.seq,
         searchAttributes: deps.searchAttributes,
         processors: pillow.processors.map((p) => p.describe?.() ?? p.name),
         source: `${redactUrl(pillow.source.url)}/${pillow.source.db}`,

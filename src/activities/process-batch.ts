@@ -14,7 +14,7 @@ import { handOffFailures, handOffUnfinished, signalResolved } from './hand-off-f
 import { writeLocksFor } from './write-locks-for';
 import { currentRevs } from '../couch/current-revs';
 import { continueSweep, startSweep } from './sweep-removed-docs';
-import { lookupPillow } from './lookup-pillow';
+import { lookupPillow, notOnThisWorker } from './lookup-pillow';
 import { errorText } from '../processors/doc-error';
 import { runCatchUpSlice } from './catch-up-slice';
 import { cachedHead } from './head-cache';
@@ -33,18 +33,54 @@ const MAX_FAILED_IN_HISTORY = 50;
  */
 export async function processBatch(deps: ActivityDeps, input: BatchInput): Promise<BatchOutcome> {
   const ctx = Context.current();
-  // heartbeats through the whole batch (reads, writes, slow processors) so only a dead worker times out
-  const beat = setInterval(() => ctx.heartbeat({ since: input.since }), 2000);
+  // heartbeats through the whole batch (reads, writes, slow processors) so only a dead worker times out;
+  // and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a heartbeat's answer,
+  // often: the worker sends at most one per second (maxHeartbeatThrottleInterval in start-worker.ts)
+  const beat = setInterval(() => ctx.heartbeat({ since: input.since }), HEARTBEAT_MS);
   try {
-    return await runCatchUpSlice(input, ctx, (page, first) => runBatch(deps, page, ctx, first));
+    return await untilCancelled(
+      ctx,
+      runCatchUpSlice(input, ctx, (page, first) => runBatch(deps, page, ctx, first)),
+    );
   } finally {
     clearInterval(beat);
   }
 }
 
+/** How often a batch heartbeats; the worker's throttle decides how many of these reach Temporal. */
+export const HEARTBEAT_MS = 500;
+
+/**
+ * Ends the activity as cancelled as soon as the cancel arrives, even while a processor that ignores
+ * the signal is still busy: its transaction sees the abort before COMMIT and rolls back (write-changes.ts).
+ * Should the abort land during the COMMIT itself, the page is committed with its checkpoint, and the
+ * next page (or a rewind, which waits for the checkpoint row) finds the stored checkpoint moved.
+ */
+function untilCancelled<T>(ctx: Context, work: Promise<T>): Promise<T> {
+  const signal = ctx.cancellationSignal;
+  let onAbort: () => void = () => undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      work.catch(() => undefined); // finishes (and rolls back) on its own; nobody waits for it
+      reject(new CancelledFailure(`batch cancelled: ${String(signal.reason ?? 'cancel requested')}`));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, cancelled]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
 async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, longPoll = true): Promise<BatchOutcome> {
   const started = performance.now();
   const pillow = lookupPillow(deps, input.name);
+  // the partition count the workflow runs under, not this worker's: a config change reaches a running
+  // partition only through a restart, which reads its new share from 0 (see checkpoint-layout.ts)
+  const partitions = input.partitions ?? pillow.partitions;
+  if (input.partition !== undefined && !(input.partition >= 0 && input.partition < partitions))
+    throw notOnThisWorker(
+      deps,
+      `has pillow "${pillow.name}" in ${partitions} partition(s), so no partition ${input.partition}`,
+    );
   const key = pillowKey(input.name, input.partition, input.reindex);
   const log = deps.log;
   await ensurePillowSetup(deps.pool, pillow, log);
@@ -89,7 +125,9 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
   if (full) startPrefetch(key, page.lastSeq, () => read(page.lastSeq, 0));
 
   // a backfill writes beside the live pillow: what changed since its page was read is the pillow's to write
-  const filtered = filterChanges(pillow, page.changes, input.partition);
+  // the partition count this workflow was started with, whatever this worker's config says
+  const layout = partitions === pillow.partitions ? pillow : { ...pillow, partitions };
+  const filtered = filterChanges(layout, page.changes, input.partition);
   // a quiet long poll has nothing to write and the checkpoint stays: no transaction
   const quiet = page.changes.length === 0 && page.lastSeq === input.since;
   let written: WriteResult = { loaded: filtered, failures: [], resolved: [] };
@@ -99,7 +137,7 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
         pool: deps.pool,
         pillow: pillow.name,
         processors: pillow.processors,
-        locks: writeLocksFor(pillow, input.partition, filtered.kept),
+        locks: writeLocksFor(layout, input.partition, filtered.kept),
         load: input.reindex ? () => stillCurrent(server, pillow.source.db, filtered) : async () => filtered,
         checkpoint: { key, since: input.since, lastSeq: page.lastSeq },
         recordFailures: true,

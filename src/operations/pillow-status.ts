@@ -4,6 +4,7 @@ import { statusQuery } from '../workflows/messages';
 import type { PillowStatusView } from '../workflows/types';
 import { pillowWorkflows } from './pillow-context';
 import { workflowState } from './pillow-handles';
+import { leftoverWorkflows, oldLayoutReason } from './leftover-workflows';
 
 /**
  * One row of `pillowtop status`, and the stable shape of `status --json`. Fields are added, never
@@ -29,6 +30,11 @@ export interface PillowStatusRow {
   rate: number | null;
   lastBatchAt: string | null;
   lastError: string | null;
+  /**
+   * Set when this workflow was left running under an old layout (an id the config no longer has, or
+   * a partition running under another count): why, and the command that stops it. Otherwise null.
+   */
+  oldLayout: string | null;
 }
 
 const QUERY_TIMEOUT_MS = 10_000;
@@ -50,18 +56,23 @@ export async function pillowStatusRows(
   pillow: ResolvedPillow,
   now = new Date(),
 ): Promise<PillowStatusRow[]> {
-  return Promise.all(
-    pillowWorkflows(pillow).map(async ({ workflowId, partition }) => {
+  const leftovers = await leftoverWorkflows(client, pillow);
+  const rows = await Promise.all(
+    [...pillowWorkflows(pillow), ...leftovers].map(async ({ workflowId, partition }) => {
       const state = await workflowState(client, workflowId);
-      const base = { pillow: pillow.name, partition, workflowId };
+      const leftover = leftovers.find((l) => l.workflowId === workflowId);
+      const base = { pillow: pillow.name, partition, workflowId, oldLayout: leftover?.reason ?? null };
       if (state === 'RUNNING') {
         try {
           // bounded: a workflow whose worker is down answers no query, and status must still print
           const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
             client.workflow.getHandle(workflowId).query(statusQuery),
           );
+          const otherCount =
+            partition !== null && view.partitions && view.partitions !== pillow.partitions ? view.partitions : null;
           return {
             ...base,
+            ...(otherCount ? { oldLayout: oldLayoutReason(pillow, workflowId, otherCount) } : {}),
             running: true,
             state: view.status,
             paused: view.paused,
@@ -88,9 +99,14 @@ export async function pillowStatusRows(
       return stopped(base, state);
     }),
   );
+  // a leftover that stopped between the listing and its describe is no longer worth a row
+  return rows.filter((r) => r.running || r.oldLayout === null);
 }
 
-function stopped(base: Pick<PillowStatusRow, 'pillow' | 'partition' | 'workflowId'>, state: string): PillowStatusRow {
+function stopped(
+  base: Pick<PillowStatusRow, 'pillow' | 'partition' | 'workflowId' | 'oldLayout'>,
+  state: string,
+): PillowStatusRow {
   return {
     ...base,
     running: false,

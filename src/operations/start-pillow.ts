@@ -33,7 +33,12 @@ export async function startPillow(
       results.push({ workflowId, runId: existing.runId, started: false });
       continue;
     }
-    const input: PillowInput = { name: pillow.name, ...(partition !== undefined ? { partition } : {}), ...extra };
+    const input: PillowInput = {
+      name: pillow.name,
+      // the count goes with the partition, so that it runs under this config's split whichever worker describes it
+      ...(partition !== undefined ? { partition, partitions: pillow.partitions } : {}),
+      ...extra,
+    };
     const handle = await client.workflow.start(PILLOW_WORKFLOW_TYPE, {
       workflowId,
       taskQueue,

@@ -56,6 +56,9 @@ const MIGRATIONS = [
      started_at timestamptz NOT NULL DEFAULT now(),
      PRIMARY KEY (pillow, processor)
    )`,
+  // the partition count a checkpoint was written under (null: written before this was recorded);
+  // a partition resumes only from a checkpoint of its own doc set (see checkpoint-layout.ts)
+  `ALTER TABLE pillowtop_checkpoints ADD COLUMN IF NOT EXISTS partitions integer`,
 ];
 
 const migrated = new WeakMap<Pool, Promise<void>>();

@@ -2,7 +2,7 @@
  * Thrown (or reported) when a change cannot be processed because of the doc itself: a value a
  * column cannot hold, a required field missing. Such a change is isolated and retried on its own;
  * the feed moves on. Anything else thrown by a processor is treated the same unless it is a
- * transient server error (see `isTransientError`).
+ * transient server error (see `isOutage` in activities/write-changes.ts).
  */
 export class DocError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

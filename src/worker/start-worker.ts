@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
@@ -48,7 +49,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       );
     }
     const temporal = new Client({ connection: clientConnection, namespace: opts.temporal.namespace });
+    // the SDK's default identity, named here so that a task this worker leaves to others says whose it was
+    const identity = `${process.pid}@${os.hostname()}`;
     const activities = createActivities({
+      identity,
       registry: createRegistry(opts.pillows, opts.env),
       pool: opts.pool,
       temporal,
@@ -66,6 +70,11 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         : { workflowsPath: require.resolve('../workflows') }),
       // a batch long-polls most of its life; a few in flight per pillow is plenty
       maxConcurrentActivityTaskExecutions: 200,
+      identity,
+      // a cancel (pause, rewind, stop) reaches an activity only in a heartbeat's answer, and the SDK
+      // sends heartbeats at most every 0.8 × heartbeatTimeout (8 s) unless this is lower: controls take
+      // effect within about a second, at the price of one heartbeat call per second per running batch
+      maxHeartbeatThrottleInterval: '1s',
       shutdownGraceTime: '10s',
     });
     const done = worker.run().finally(async () => {

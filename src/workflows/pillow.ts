@@ -23,6 +23,14 @@ import type {
 } from './types';
 
 const NON_RETRYABLE = ['UnknownPillow', 'UnknownPartition'];
+// a worker that lacks the pillow (or partition) leaves the task to one that has it (retryable);
+// workers from before this said so with the non-retryable types above
+const NOT_ON_THIS_WORKER = 'PillowNotOnThisWorker';
+const NOT_KNOWN = [NOT_ON_THIS_WORKER, ...NON_RETRYABLE];
+// patches: unknown pillows wait for a worker that knows them; partitions carry their count
+const WAIT_FOR_KNOWING_WORKER = 'unknown-pillow-waits-for-a-knowing-worker';
+const LAYOUT_IN_INPUT = 'partition-count-in-input';
+const UNKNOWN_PILLOW_TIMEOUT_S = 600;
 
 const { describePillow, saveCheckpoint, headSeq } = wf.proxyActivities<PillowActivities>({
   startToCloseTimeout: '1 minute',
@@ -52,6 +60,17 @@ const BATCH_OPTIONS: ActivityOptions = {
   },
 };
 const { processBatch } = wf.proxyActivities<PillowActivities>(BATCH_OPTIONS);
+// a describe that lands on a worker lacking the pillow comes back at once: the loop shows it and asks again
+const { describePillow: describePillowOnce } = wf.proxyActivities<PillowActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: NOT_KNOWN,
+  },
+});
 
 const MAX_FAILURE_BACKOFF_MS = 60_000;
 const MAX_SLICE_PAGES = 256;
@@ -83,9 +102,17 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
   const state = new PillowState(input.checkpoint ?? '', input.carried, new Date());
   let batchScope: wf.CancellationScope | null = null;
   const interrupt = () => batchScope?.cancel();
-  registerHandlers(state, key, interrupt, () => state.view(name, partition, info.workflowId));
+  // the partition count this partition runs under: from the start (or the previous run), else the describing worker's
+  let layout: number | null = partition === null ? null : (input.partitions ?? null);
+  registerHandlers(state, key, interrupt, () => ({
+    ...state.view(name, partition, info.workflowId),
+    partitions: layout,
+  }));
 
-  const desc = await describe(input);
+  const desc = await describe(input, state);
+  if (partition !== null) layout = input.partitions ?? desc.partitions;
+  const layoutInput = () =>
+    partition !== null && layout !== null && wf.patched(LAYOUT_IN_INPUT) ? { partitions: layout } : {};
   if (!input.carried) state.checkpoint = input.checkpoint ?? desc.storedCheckpoint ?? '0';
   if (input.checkpoint !== undefined && !input.carried) {
     await saveCheckpoint({ key: desc.key, seq: input.checkpoint, reason: 'start with checkpoint' });
@@ -136,6 +163,10 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
       await wf.continueAsNew<typeof pillow>({
         name,
         ...(input.partition !== undefined ? { partition: input.partition } : {}),
+        ...layoutInput(),
+        ...(input.unknownPillowTimeoutSeconds !== undefined
+          ? { unknownPillowTimeoutSeconds: input.unknownPillowTimeoutSeconds }
+          : {}),
         ...(input.continueAsNewAfterBatches ? { continueAsNewAfterBatches: input.continueAsNewAfterBatches } : {}),
         ...(input.reindex ? { reindex: true } : {}),
         carried: state.carry(),
@@ -153,6 +184,7 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
             {
               name,
               ...(input.partition !== undefined ? { partition: input.partition } : {}),
+              ...layoutInput(),
               ...(input.reindex ? { reindex: true } : {}),
               since: state.checkpoint,
               // a catch-up slice stops where a test's continue-as-new is due
@@ -221,19 +253,54 @@ function registerHandlers(state: PillowState, key: string, interrupt: () => void
   );
 }
 
-async function describe(input: PillowInput): Promise<PillowDescription> {
-  try {
-    return await describePillow({
-      name: input.name,
-      ...(input.partition !== undefined ? { partition: input.partition } : {}),
-      ...(input.reindex ? { reindex: true } : {}),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE.includes(cause.type)) {
-      throw ApplicationFailure.nonRetryable(cause.message, cause.type);
+async function describe(input: PillowInput, state: PillowState): Promise<PillowDescription> {
+  const args = {
+    name: input.name,
+    ...(input.partition !== undefined ? { partition: input.partition } : {}),
+    ...(input.partition !== undefined && input.partitions !== undefined ? { partitions: input.partitions } : {}),
+    ...(input.reindex ? { reindex: true } : {}),
+  };
+  if (!wf.patched(WAIT_FOR_KNOWING_WORKER)) {
+    try {
+      return await describePillow(args);
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE.includes(cause.type)) {
+        throw ApplicationFailure.nonRetryable(cause.message, cause.type);
+      }
+      throw err;
     }
-    throw err;
+  }
+  // A worker lacking the pillow (a rolling deploy, a config not yet everywhere) leaves the task to
+  // another: show `failing` with its reason and ask again. A name that no worker takes within the
+  // timeout is a typo, not a deploy in progress: fail then, naming what the workers know.
+  const timeoutS = input.unknownPillowTimeoutSeconds ?? UNKNOWN_PILLOW_TIMEOUT_S;
+  const since = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const desc = await describePillowOnce(args);
+      if (attempt > 1) {
+        state.lastError = null;
+        state.status = 'running';
+      }
+      return desc;
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      if (!(cause instanceof ApplicationFailure && cause.type && NOT_KNOWN.includes(cause.type))) throw err;
+      const waitedS = Math.round((Date.now() - since) / 1000);
+      if (waitedS >= timeoutS) {
+        throw ApplicationFailure.nonRetryable(
+          `unknown pillow "${input.name}"${input.partition !== undefined ? ` partition ${input.partition}` : ''}: ` +
+            `no worker on task queue "${wf.workflowInfo().taskQueue}" took it in ${waitedS}s (last: ${cause.message})`,
+          cause.type === 'UnknownPartition' ? 'UnknownPartition' : 'UnknownPillow',
+        );
+      }
+      state.status = 'failing';
+      state.lastError = cause.message;
+      wf.setCurrentDetails(`**failing** · ${cause.message}`);
+      wf.log.warn('no worker knows the pillow yet', { pillow: input.name, attempt, error: cause.message });
+      await wf.sleep(Math.min(10_000, 1000 * 2 ** (attempt - 1), Math.max(1, timeoutS - waitedS) * 1000));
+    }
   }
 }
 
@@ -245,7 +312,13 @@ async function onBatchFailure(
   setStatus: (s: PillowStatusValue) => void,
 ) {
   const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE.includes(cause.type)) {
+  // workers from before PillowNotOnThisWorker refused an unknown pillow for good; now it waits, failing
+  if (
+    cause instanceof ApplicationFailure &&
+    cause.type &&
+    NON_RETRYABLE.includes(cause.type) &&
+    !wf.patched(WAIT_FOR_KNOWING_WORKER)
+  ) {
     throw ApplicationFailure.nonRetryable(cause.message, cause.type);
   }
   state.consecutiveFailures += 1;

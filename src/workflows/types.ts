@@ -14,6 +14,16 @@ export interface PillowInput {
   checkpoint?: Seq;
   /** Partition index of a partitioned pillow (`pillow/<name>/p<i>`). */
   partition?: number;
+  /**
+   * The partition count this partition belongs to (`pillowtop start` sets it from the config; carried
+   * across continue-as-new). Without it the worker that first describes the pillow decides.
+   */
+  partitions?: number;
+  /**
+   * How long a start waits for a worker that knows the pillow before failing as `UnknownPillow`.
+   * @default 600
+   */
+  unknownPillowTimeoutSeconds?: number;
   /** Continue-as-new after this many batches (tests); otherwise when Temporal suggests it. */
   continueAsNewAfterBatches?: number;
   /**
@@ -61,6 +71,8 @@ export interface PillowStatusView {
   rate: number;
   runs: number;
   startedAt: string;
+  /** The partition count a partition runs under (null for an unpartitioned pillow, or not yet known). */
+  partitions?: number | null;
 }
 
 /** The `pillow` workflow's result when stopped (cancelled). */
@@ -88,6 +100,8 @@ export interface PillowDescription {
 export interface BatchInput {
   name: string;
   partition?: number;
+  /** The partition count the workflow runs under; absent from workflows started before it was passed. */
+  partitions?: number;
   reindex?: boolean;
   since: Seq;
   /** At most this many pages in one activity (a catch-up slice; the pillow doubles it while pages are full). @default as many as fit in the slice */

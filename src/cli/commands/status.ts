@@ -88,7 +88,8 @@ export function renderTable(rows: PillowStatusRow[], now = new Date()): string {
     ]);
   }
   const errors = rows.filter((r) => r.lastError).map((r) => `${r.workflowId}: last error: ${r.lastError}`);
-  return [table.toString(), ...errors].join('\n');
+  const leftovers = rows.filter((r) => r.oldLayout).map((r) => `${r.workflowId}: ${r.oldLayout}`);
+  return [table.toString(), ...errors, ...leftovers].join('\n');
 }
 
 const num = (n: number | null) => (n === null ? '-' : String(n));
