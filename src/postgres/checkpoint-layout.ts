@@ -13,7 +13,7 @@ export const LAYOUT_REASON = 'partition layout changed';
  * docs than before, and since seqs are opaque no old checkpoint (its own, or any other partition's) says
  * where those docs were last read. So a stored checkpoint counts only if it was written under the same
  * count; otherwise the partition reads its share from "0" again (safe: processors are idempotent and
- * revision-guarded). The unpartitioned pillow reads every doc, so its checkpoint always counts.
+ * the feed hands out each doc at its current winner). The unpartitioned pillow reads every doc, so its checkpoint always counts.
  *
  * A missing row is created at "0" with the count, so every row the batches move carries one.
  * Rows from before the count was recorded (`partitions` null) are trusted once and stamped with the
