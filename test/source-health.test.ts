@@ -73,7 +73,8 @@ describe('a stuck or unreadable source makes the pillow failing, never idle', ()
       assert.equal(before.status, 'idle');
       const checkpoint = before.checkpoint;
       source.set(fault);
-      await writeMore(5); // the source is ahead of the pillow from now on
+      // the source is ahead of the pillow from now on (with an unreadable db info, the pillow could not tell)
+      if (fault !== 'html-info') await writeMore(5);
       const failing = await s.eventuallyFor(
         'pillow/sh',
         `failing on ${fault}`,
@@ -95,7 +96,8 @@ describe('a stuck or unreadable source makes the pillow failing, never idle', ()
         async () => ((await metric('pillowtop_lag_seconds')) ?? 0) > 0 && (await metric('pillowtop_lag_seconds')),
       );
       await eventually('lag rising', async () => ((await metric('pillowtop_lag_seconds')) ?? 0) > (lag as number));
-      await eventually('pending above 0', async () => ((await metric('pillowtop_pending_changes')) ?? 0) >= 5);
+      if (fault !== 'html-info')
+        await eventually('pending above 0', async () => ((await metric('pillowtop_pending_changes')) ?? 0) >= 5);
       assert.equal((await s.status('sh')).checkpoint, checkpoint);
       assert.equal(await storedCheckpoint(), checkpoint);
 
