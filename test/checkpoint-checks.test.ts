@@ -52,7 +52,12 @@ describe('a checkpoint the source would not accept is refused before it is store
       couch3Db,
       Array.from({ length: 30 }, (_, i) => caseDoc(i)),
     );
-    await s.startWorker([pillowFor('ckp', plainDb), pillowFor('ckc3', couch3Db, proxy.url), pillowFor('cks', plainDb)]);
+    await s.startWorker([
+      pillowFor('ckp', plainDb),
+      pillowFor('ckc3', couch3Db, proxy.url),
+      pillowFor('cks', plainDb),
+      pillowFor('ckg', plainDb),
+    ]);
     await s.startPillowCli('ckp');
     await s.startPillowCli('ckc3');
     await eventually('both caught up', async () => {
@@ -148,5 +153,23 @@ describe('a checkpoint the source would not accept is refused before it is store
     assert.ok(err instanceof WorkflowFailedError, String(err));
     assert.match(causeOf(err), /input\.checkpoint: seq "garbage" is not a seq of .*: this server's seqs are integers/);
     assert.equal(await stored('cks'), undefined, 'no checkpoint stored');
+  });
+
+  test('a checkpoint stored before these checks, which pouchdb-server would echo back, makes the pillow failing, not idle', async () => {
+    // the schema exists by now (the other pillows have run)
+    await s.pool.query(`INSERT INTO pillowtop_checkpoints (pillow, seq) VALUES ('ckg', 'garbage')`);
+    await s.startPillowCli('ckg');
+    try {
+      const st = await s.eventuallyFor('pillow/ckg', 'failing', async () => {
+        const v = await s.status('ckg');
+        return v.status === 'failing' ? v : null;
+      });
+      assert.match(st!.lastError ?? '', /checkpoint "garbage" is not a seq of .*: move it with pillowtop rewind/);
+      // and the way out: a rewind to a good seq
+      await s.client.workflow.getHandle('pillow/ckg').executeUpdate(setCheckpointUpdate, { args: [{ seq: '0' }] });
+      await eventually('recovered', async () => (await s.status('ckg')).status === 'idle');
+    } finally {
+      await cancelAndWait(s.client, 'pillow/ckg');
+    }
   });
 });

@@ -81,6 +81,11 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
       page = await read('0', 0);
       restarted = true;
     } else if (page.changes.length === 0 && page.lastSeq === input.since) {
+      // integer-seq servers echo any `since` back: a checkpoint stored before checks existed would idle for ever
+      if (server.kind === 'pouchdb-server' && !/^\d+$/.test(input.since))
+        throw new CouchSourceError(
+          `the checkpoint ${JSON.stringify(input.since.slice(0, 60))} is not a seq of "${pillow.source.db}" (this server's seqs are integers): move it with pillowtop rewind`,
+        );
       const source = `CouchDB at ${redactUrl(server.url)}, database "${pillow.source.db}",`;
       page = await confirmQuiet(page, input.since, source, () => read(input.since, 0), sourceAhead);
     }
