@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setupSuite, eventually, cancelAndWait, type Suite } from './helpers/harness';
 import { startFaultySource, type FaultySource, type SourceFault } from './helpers/faulty-source';
+import { startCouch3Proxy } from './helpers/couch3-proxy';
 import { parsePrometheus, valueOf } from './helpers/prometheus-text';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
@@ -112,6 +113,50 @@ describe('a stuck or unreadable source makes the pillow failing, never idle', ()
       assert.equal(await metric('pillowtop_pending_changes'), 0);
     });
   }
+});
+
+describe('a CouchDB long poll that CouchDB does not end by its timeout', () => {
+  test('is a hung source: failing with the reason, then recovers', async () => {
+    const s = await setupSuite('hung-longpoll');
+    const proxy = await startCouch3Proxy(s.couchUrl);
+    try {
+      const db = await s.couchDb('hung');
+      await writeDocs(s.couchUrl, db, [caseDoc(1)]);
+      await s.startWorker([
+        {
+          name: 'hl',
+          source: { db, url: proxy.url },
+          longPollSeconds: 1,
+          processors: [postgresMirror({ table: 'hl_mirror' })],
+        },
+      ]);
+      await s.startPillowCli('hl');
+      await eventually('idle', async () => (await s.status('hl')).status === 'idle');
+      const checkpoint = (await s.status('hl')).checkpoint;
+      proxy.hangChanges(true);
+      const st = await s.eventuallyFor(
+        'pillow/hl',
+        'failing',
+        async () => {
+          const v = await s.status('hl');
+          return v.status === 'failing' ? v : null;
+        },
+        60_000,
+      );
+      assert.match(st!.lastError ?? '', /did not end a 1s long poll of .* within 6s \(hung source\)/);
+      assert.equal(st!.checkpoint, checkpoint);
+      proxy.hangChanges(false);
+      await writeDocs(s.couchUrl, db, [caseDoc(2)]);
+      await s.eventuallyFor('pillow/hl', 'recovered', async () => {
+        const v = await s.status('hl');
+        return v.status === 'idle' && v.processed === 2;
+      });
+      await cancelAndWait(s.client, 'pillow/hl');
+    } finally {
+      await s.cleanup();
+      await proxy.close();
+    }
+  });
 });
 
 describe('confirmQuiet: an empty page at the checkpoint', () => {

@@ -17,6 +17,8 @@ export interface Couch3Proxy {
   issued: Set<string>;
   /** Makes the next `_changes` responses hand out seqs `by` positions lower, as after a failover. */
   rewindBy(by: number): void;
+  /** While true, `_changes` requests are accepted and never answered (a hung CouchDB). */
+  hangChanges(hang: boolean): void;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
   const tokenToNumber = new Map<string, number>();
   const sinceSeen: string[] = [];
   let shift = 0;
+  let hang = false;
 
   const token = (n: number): string => {
     const t = `${n}-g1AAAA${createHash('sha256').update(`seq:${n}`).digest('base64url').slice(0, 40)}`;
@@ -59,6 +62,7 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
 
       const changes = /^\/([^/]+)\/_changes$/.exec(url.pathname);
       if (changes && req.method === 'GET') {
+        if (hang) return; // accepted, never answered
         const since = url.searchParams.get('since') ?? '0';
         sinceSeen.push(since);
         let upstreamSince: string;
@@ -135,6 +139,9 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
     issued,
     rewindBy: (by) => {
       shift = by;
+    },
+    hangChanges: (h) => {
+      hang = h;
     },
     close: () =>
       new Promise((resolve) => {
