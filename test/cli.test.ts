@@ -221,6 +221,15 @@ describe('the pillowtop CLI against a dev server', () => {
     assert.equal(to.code, 0, to.stderr);
     assert.equal(to.stdout.trim(), `pillow/${CASES}: checkpoint 3 -> 7`);
     assert.equal((await temporalQuery<PillowStatusView>(`pillow/${CASES}`)).checkpoint, '7');
+    // a seq the source would not accept is refused before it is stored, with the reason
+    assertFails(
+      await cli('rewind', CASES, '--to', 'garbage'),
+      1,
+      new RegExp(
+        `pillow/${CASES}: checkpoint not moved: seq "garbage" is not a seq of "${db}": this server's seqs are integers`,
+      ),
+    );
+    assert.equal((await statusJson(CASES))[0].checkpoint, '7');
 
     const zero = await cli('rewind', CASES, '--to-zero');
     assert.equal(zero.stdout.trim(), `pillow/${CASES}: checkpoint 7 -> 0`);

@@ -7,6 +7,7 @@ import { lookupPillow, notOnThisWorker } from './lookup-pillow';
 import { couchServer, redactUrl } from '../couch/couch-client';
 import { databaseInfo } from '../couch/read-changes';
 import { readDoc } from '../couch/read-doc';
+import { seqRejection } from '../couch/check-seq';
 import { ensurePillowSetup } from './setup-pillow';
 import { resumeCheckpoint } from '../postgres/checkpoint-layout';
 import { writeCheckpoint } from '../postgres/checkpoint-write';
@@ -84,6 +85,18 @@ export function createActivities(deps: ActivityDeps) {
       const pillow = lookupPillow(deps, input.name);
       const server = await couchServer(pillow.source.url);
       return (await databaseInfo(server, pillow.source.db)).updateSeq;
+    },
+
+    /**
+     * Whether the source would accept `seq` as a checkpoint: `{problem: null}`, or why not. Asked
+     * before an operator's checkpoint is stored; throws only when the source cannot be asked.
+     */
+    async checkSeq(input: { name: string; seq: Seq }): Promise<{ problem: string | null }> {
+      const pillow = lookupPillow(deps, input.name);
+      const server = await couchServer(pillow.source.url);
+      return {
+        problem: await seqRejection(server, pillow.source.db, input.seq, pillow.readTimeoutSeconds * 1000),
+      };
     },
 
     processBatch: (input: BatchInput) => processBatch(deps, input),

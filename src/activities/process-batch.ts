@@ -3,7 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import type { BatchInput, BatchOutcome } from '../workflows/types';
 import { pillowKey } from '../workflows/ids';
-import { couchServer } from '../couch/couch-client';
+import { couchServer, CouchSourceError, redactUrl } from '../couch/couch-client';
 import { databaseInfo, readChanges, type ChangesPage } from '../couch/read-changes';
 import { seqEstimate } from '../seq';
 import { filterChanges, type FilteredChanges } from './filter-changes';
@@ -42,6 +42,10 @@ export async function processBatch(deps: ActivityDeps, input: BatchInput): Promi
       ctx,
       runCatchUpSlice(input, ctx, (page, first) => runBatch(deps, page, ctx, first)),
     );
+  } catch (err) {
+    // while batches fail the pillow is not caught up, whatever it last reported: the lag clock runs
+    if (!ctx.cancellationSignal.aborted) deps.metrics.failing(pillowKey(input.name, input.partition, input.reindex));
+    throw err;
   } finally {
     clearInterval(beat);
   }
@@ -85,6 +89,7 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
   const log = deps.log;
   await ensurePillowSetup(deps.pool, pillow, log);
   const server = await couchServer(pillow.source.url);
+  const readTimeoutMs = pillow.readTimeoutSeconds * 1000;
 
   const read = (since: string, longPollMs: number) =>
     readChanges({
@@ -96,14 +101,18 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
       couchFilter: pillow.filter.couchFilter,
       signal: ctx.cancellationSignal,
       onWait: () => ctx.heartbeat({ since, waiting: true }),
+      readTimeoutMs,
     });
+
+  // how far the source's head is past `at`: CouchDB's `pending` where a page gave it, else an estimate
+  const sourceAhead = (at: string) => estimatePending(server, pillow.source.db, at, false, readTimeoutMs);
 
   let page: ChangesPage;
   let restarted = false;
   try {
     page =
       (await takePrefetch(key, input.since)) ?? (await read(input.since, longPoll ? pillow.longPollSeconds * 1000 : 0));
-    if (page.changes.length === 0 && (await behindCheckpoint(server, pillow.source.db, input.since))) {
+    if (page.changes.length === 0 && (await behindCheckpoint(server, pillow.source.db, input.since, readTimeoutMs))) {
       log.warn(
         'the database is behind the checkpoint (re-created or restored from a backup?): reading it again from 0',
         {
@@ -113,9 +122,20 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
       );
       page = await read('0', 0);
       restarted = true;
+    } else if (page.changes.length === 0 && page.lastSeq === input.since) {
+      // integer-seq servers echo any `since` back: a checkpoint stored before checks existed would idle for ever
+      if (server.kind === 'pouchdb-server' && !/^\d+$/.test(input.since))
+        throw new CouchSourceError(
+          `the checkpoint ${JSON.stringify(input.since.slice(0, 60))} is not a seq of "${pillow.source.db}" (this server's seqs are integers): move it with pillowtop rewind`,
+        );
+      const source = `CouchDB at ${redactUrl(server.url)}, database "${pillow.source.db}",`;
+      page = await confirmQuiet(page, input.since, source, () => read(input.since, 0), sourceAhead);
     }
   } catch (err) {
     throwIfCancelled(ctx);
+    // the position still moves on while the feed is unreadable, if the db info says how far
+    const behind = await sourceAhead(input.since).catch(() => null);
+    if (behind !== null && behind > 0) deps.metrics.position(key, behind, null);
     throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
   }
   ctx.heartbeat({ since: input.since, read: page.changes.length });
@@ -160,7 +180,8 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
   const processed = written.loaded.kept.filter((c) => !failedIds.has(c.id) && !written.loaded.filteredOut.has(c.id));
 
   const pending =
-    page.pending ?? (await estimatePending(server, pillow.source.db, page.lastSeq, full).catch(() => null));
+    page.pending ??
+    (await estimatePending(server, pillow.source.db, page.lastSeq, full, readTimeoutMs).catch(() => null));
   const rewound = restarted || isRewound(input.since, page);
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.batch(pillow.name, durationMs / 1000);
@@ -250,6 +271,34 @@ async function stillCurrent(
 }
 
 /**
+ * An empty page at the checkpoint is a quiet feed only if the source has nothing past it. A source
+ * that keeps answering an empty page at the same seq while its head is ahead (CouchDB's `pending`, or
+ * the update_seq estimate: a health signal, never a processing decision) is stuck. An immediate
+ * second read confirms it, so a change that arrived as a wait ended is not taken for a fault.
+ */
+export async function confirmQuiet(
+  page: ChangesPage,
+  since: string,
+  source: string,
+  readAgain: () => Promise<ChangesPage>,
+  ahead: (at: string) => Promise<number | null>,
+): Promise<ChangesPage> {
+  const first = page.pending ?? (await ahead(since));
+  if (first === null || first === 0) return page;
+  const again = await readAgain();
+  if (again.changes.length > 0 || again.lastSeq !== since) return again;
+  const still = again.pending ?? (await ahead(since));
+  if (still === null || still === 0) return again;
+  throw new CouchSourceError(
+    `${source} keeps answering an empty page at seq ${shortSeq(since)} while ${still} change(s) are past it (stuck source)`,
+  );
+}
+
+function shortSeq(seq: string): string {
+  return seq.length > 40 ? seq.slice(0, 40) + '…' : seq;
+}
+
+/**
  * A cancelled activity (pause, rewind, stop) reports cancellation, not the aborted request's error,
  * so the workflow sees a cancellation and not a failing batch.
  */
@@ -264,9 +313,10 @@ async function estimatePending(
   db: string,
   lastSeq: string,
   catchingUp: boolean,
+  timeoutMs?: number,
 ): Promise<number | null> {
   // catching up, a head a second or two old is close enough and saves a request per page
-  const read = async () => (await databaseInfo(server, db)).updateSeq;
+  const read = async () => (await databaseInfo(server, db, timeoutMs)).updateSeq;
   const head = seqEstimate(catchingUp ? await cachedHead(`${server.url}/${db}`, read) : await read());
   const at = seqEstimate(lastSeq);
   return head === null || at === null ? null : Math.max(0, head - at);
@@ -282,9 +332,10 @@ async function behindCheckpoint(
   server: Parameters<typeof databaseInfo>[0],
   db: string,
   since: string,
+  timeoutMs?: number,
 ): Promise<boolean> {
   if (!/^\d+$/.test(since) || since === '0') return false;
-  const head = (await databaseInfo(server, db)).updateSeq;
+  const head = (await databaseInfo(server, db, timeoutMs)).updateSeq;
   return /^\d+$/.test(head) && Number(head) < Number(since);
 }
 

@@ -24,10 +24,18 @@ export class BatchOutageError extends Error {
 /** A failure that says the source or a sink is unusable: the page is retried whole, nothing is parked. */
 export function isOutage(err: unknown): boolean {
   if (err instanceof BatchOutageError || isSinkUnavailable(err)) return true;
-  const name = (err as Error | null)?.name;
-  if (name === 'CouchUnavailableError' || name === 'CouchDatabaseMissingError') return true;
+  // the source unreadable (a retry's or a sweep's read): not the doc's fault either
+  const name = (err as Error | null)?.name ?? '';
+  if (COUCH_ERRORS.has(name)) return true;
   return isPgOutage(err);
 }
+
+const COUCH_ERRORS = new Set([
+  'CouchUnavailableError',
+  'CouchDatabaseMissingError',
+  'CouchSourceError',
+  'CouchRejectedError',
+]);
 
 export interface WriteChangesOptions {
   pool: Pool;

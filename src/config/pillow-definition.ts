@@ -41,6 +41,12 @@ export interface PillowDefinition {
   batchSize?: number;
   /** How long a caught-up read waits for new changes, in seconds. @default 20 */
   longPollSeconds?: number;
+  /**
+   * How long a plain read of the source (catch-up page, db info) may take before the source counts
+   * as hung and the pillow shows `failing`. A long poll is bounded by `longPollSeconds` + 5 s instead.
+   * @default 30
+   */
+  readTimeoutSeconds?: number;
   processors: Processor[];
   retry?: ChangeRetryOptions;
   /** Split the pillow by doc id hash into this many workflows, `pillow/<name>/p<i>`. @default 1 */
@@ -65,6 +71,7 @@ export function resolvePillow(def: PillowDefinition, env: NodeJS.ProcessEnv = pr
     filter: def.filter ?? {},
     batchSize: def.batchSize ?? DEFAULT_BATCH_SIZE,
     longPollSeconds: def.longPollSeconds ?? 20,
+    readTimeoutSeconds: def.readTimeoutSeconds ?? 30,
     processors: def.processors,
     retry: {
       attempts: def.retry?.attempts ?? 5,

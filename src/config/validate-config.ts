@@ -62,6 +62,9 @@ export function configProblems(config: unknown): string[] {
     if (def.longPollSeconds !== undefined && !isPositiveInt(def.longPollSeconds, 300)) {
       at('longPollSeconds', 'must be a whole number from 1 to 300');
     }
+    if (def.readTimeoutSeconds !== undefined && !isPositiveInt(def.readTimeoutSeconds, 300)) {
+      at('readTimeoutSeconds', 'must be a whole number from 1 to 300');
+    }
     if (def.partitions !== undefined && !isPositiveInt(def.partitions, 64)) {
       at('partitions', 'must be a whole number from 1 to 64');
     }

@@ -18,6 +18,32 @@ export class CouchUnavailableError extends Error {
   }
 }
 
+/**
+ * Thrown when the CouchDB server refuses a request with a 4xx (a malformed `since`, bad credentials,
+ * no permission): a configuration or input error to fix, not an outage to wait out.
+ */
+export class CouchRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CouchRejectedError';
+  }
+}
+
+/**
+ * Thrown when the source answers something that is not CouchDB's protocol (an HTML error page,
+ * invalid JSON, a body of the wrong shape), hangs, or is stuck: a source fault, never an empty page.
+ */
+export class CouchSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CouchSourceError';
+  }
+}
+
 /** The URL without credentials, for logs and errors. */
 export function redactUrl(url: string): string {
   try {
@@ -58,8 +84,9 @@ async function connect(url: string): Promise<CouchServer> {
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 401 || status === 403) {
-      throw new CouchUnavailableError(
-        `CouchDB at ${redactUrl(url)} refused access (${status}): check the credentials in COUCH_URL`,
+      throw new CouchRejectedError(
+        `CouchDB at ${redactUrl(url)} refused access (${status}): check the credentials in COUCH_URL (a configuration error)`,
+        status,
         { cause: err },
       );
     }
@@ -67,10 +94,26 @@ async function connect(url: string): Promise<CouchServer> {
       cause: err,
     });
   }
+  if (typeof welcome !== 'object' || welcome === null || Array.isArray(welcome)) {
+    throw new CouchSourceError(`${redactUrl(url)} did not answer as CouchDB at /: ${excerpt(welcome)}`);
+  }
   return {
     url,
     nano: client,
     kind: couchKindOf(welcome),
     version: String(welcome.version ?? ''),
   };
+}
+
+/** A short, single-line excerpt of an unexpected response, for errors (never a whole body). */
+export function excerpt(body: unknown, max = 60): string {
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : (JSON.stringify(body) ?? String(body));
+  } catch {
+    text = String(body);
+  }
+  text = text.replace(/\s+/g, ' ').trim();
+  if (text === '') return '(an empty body or invalid JSON)';
+  return JSON.stringify(text.length > max ? text.slice(0, max) + '…' : text);
 }

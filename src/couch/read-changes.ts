@@ -1,6 +1,13 @@
 import type { Change, Doc, Seq } from '../types';
 import { seqToText } from '../seq';
-import { CouchUnavailableError, redactUrl, type CouchServer } from './couch-client';
+import {
+  CouchRejectedError,
+  CouchSourceError,
+  CouchUnavailableError,
+  excerpt,
+  redactUrl,
+  type CouchServer,
+} from './couch-client';
 
 export interface ReadChangesOptions {
   server: CouchServer;
@@ -15,6 +22,8 @@ export interface ReadChangesOptions {
   signal?: AbortSignal;
   /** Called every second while a long poll waits, to heartbeat. */
   onWait?: () => void;
+  /** Bound on a plain read (no long poll); a source that takes longer is failing. @default 30000 */
+  readTimeoutMs?: number;
 }
 
 export interface ChangesPage {
@@ -44,10 +53,11 @@ interface RawChange {
   doc?: Doc | null;
 }
 
-// pouchdb-server ignores `timeout` on long-poll and only sends newline heartbeats, so the
-// client bounds every wait itself; CouchDB ends its own wait a little before this.
-const CLIENT_MARGIN_MS = 2000;
-const READ_TIMEOUT_MS = 120_000;
+// CouchDB ends a long poll itself at `timeout`; the client's own bound, a little later, only ends
+// the wait of a source that hangs (pouchdb-server, which ignores `timeout`, is polled with plain reads)
+const CLIENT_MARGIN_MS = 5000;
+/** How long a plain read (catch-up, read-ahead, db info) may take before the source counts as failing. */
+export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 
 /**
  * Reads one page of `_changes` with docs. When nothing is new it long-polls up to `longPollMs`
@@ -105,7 +115,9 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
 
   const bound = new AbortController();
   // a plain read (catch-up, read-ahead) that stalls is an outage, not a quiet feed
-  const timer = setTimeout(() => bound.abort(), longPoll ? opts.longPollMs + CLIENT_MARGIN_MS : READ_TIMEOUT_MS);
+  const readTimeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  const boundMs = longPoll ? opts.longPollMs + CLIENT_MARGIN_MS : readTimeoutMs;
+  const timer = setTimeout(() => bound.abort(), boundMs);
   const onOuterAbort = () => bound.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const beat = longPoll && opts.onWait ? setInterval(opts.onWait, 1000) : undefined;
@@ -120,20 +132,18 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
       if (bound.signal.aborted) fail();
       else bound.signal.addEventListener('abort', fail, { once: true });
     });
-    const body = (await Promise.race([server.nano.request(request), aborted])) as {
-      results: RawChange[];
-      last_seq: unknown;
-      pending?: number;
-    };
-    return toPage(body, since);
+    const body = await Promise.race([server.nano.request(request), aborted]);
+    return toPage(changesBody(body, server.url, db), since);
   } catch (err) {
     if (bound.signal.aborted && !opts.signal?.aborted) {
-      if (longPoll) return { changes: [], lastSeq: since, pending: 0 };
-      throw new CouchUnavailableError(
-        `CouchDB at ${redactUrl(server.url)} did not answer a _changes read of "${db}" within ${READ_TIMEOUT_MS / 1000}s`,
+      // CouchDB answers a long poll by its `timeout` even when nothing changed: no answer by then is a hung source
+      throw new CouchSourceError(
+        longPoll
+          ? `CouchDB at ${redactUrl(server.url)} did not end a ${opts.longPollMs / 1000}s long poll of "${db}" within ${boundMs / 1000}s (hung source)`
+          : `CouchDB at ${redactUrl(server.url)} did not answer a _changes read of "${db}" within ${boundMs / 1000}s (hung source)`,
       );
     }
-    if (opts.signal?.aborted) throw err;
+    if (opts.signal?.aborted || err instanceof CouchSourceError) throw err;
     throw couchError(err, db, server.url);
   } finally {
     clearTimeout(timer);
@@ -142,7 +152,34 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
   }
 }
 
-function toPage(body: { results: RawChange[]; last_seq: unknown; pending?: number }, since: Seq): ChangesPage {
+interface ChangesBody {
+  results: RawChange[];
+  last_seq: unknown;
+  pending?: number;
+}
+
+/**
+ * A `_changes` answer must be a JSON object with a `results` array and a `last_seq`. Anything else
+ * (an HTML error page from a proxy, invalid JSON, another shape) is a source fault: taken as an
+ * empty page it would look like a quiet feed, and the pillow would sit `idle` for ever.
+ */
+function changesBody(body: unknown, url: string, db: string): ChangesBody {
+  const b = body as Partial<ChangesBody> | null;
+  if (
+    typeof b !== 'object' ||
+    b === null ||
+    !Array.isArray(b.results) ||
+    seqToText(b.last_seq) === null ||
+    b.results.some((r) => typeof r !== 'object' || r === null || typeof r.id !== 'string')
+  ) {
+    throw new CouchSourceError(
+      `CouchDB at ${redactUrl(url)} answered _changes of "${db}" with something other than a changes feed: ${excerpt(typeof b === 'object' && b !== null && Array.isArray(b.results) ? { ...b, results: `[${b.results.length}]` } : body)}`,
+    );
+  }
+  return b as ChangesBody;
+}
+
+function toPage(body: ChangesBody, since: Seq): ChangesPage {
   // keep the last change of a doc when a page holds it twice (as the original pillowtop did)
   const byId = new Map<string, Change>();
   for (const raw of body.results ?? []) {
@@ -160,7 +197,7 @@ function toPage(body: { results: RawChange[]; last_seq: unknown; pending?: numbe
   }
   return {
     changes: [...byId.values()],
-    lastSeq: seqToText(body.last_seq) ?? since,
+    lastSeq: seqToText(body.last_seq)!,
     pending: typeof body.pending === 'number' ? body.pending : null,
   };
 }
@@ -170,8 +207,16 @@ export function couchError(err: unknown, db: string, url: string): Error {
   const e = err as { statusCode?: number; error?: string; reason?: string; message?: string };
   if (e.statusCode === 404) return new CouchDatabaseMissingError(db, url);
   if (e.statusCode === 401 || e.statusCode === 403) {
-    return new CouchUnavailableError(
-      `CouchDB at ${redactUrl(url)} refused access to "${db}" (${e.statusCode}): check the credentials in COUCH_URL`,
+    return new CouchRejectedError(
+      `CouchDB at ${redactUrl(url)} refused access to "${db}" (${e.statusCode}): check the credentials in COUCH_URL (a configuration error)`,
+      e.statusCode,
+      { cause: err },
+    );
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return new CouchRejectedError(
+      `CouchDB at ${redactUrl(url)} rejected a request on "${db}" (${e.statusCode}${e.error ? ` ${e.error}` : ''}): ${e.reason ?? e.message} (a configuration or input error, not an outage)`,
+      e.statusCode,
       { cause: err },
     );
   }
@@ -186,12 +231,34 @@ export function couchError(err: unknown, db: string, url: string): Error {
   });
 }
 
-/** The database's current update seq (for `rewind now`) and an estimate of its size. */
-export async function databaseInfo(server: CouchServer, db: string): Promise<{ updateSeq: Seq; docCount: number }> {
+/**
+ * The database's current update seq (for `rewind now`) and an estimate of its size. An answer
+ * without an `update_seq` is a source fault, never seq 0 (which would read as "the database went
+ * behind the checkpoint" and restart the pillow from the beginning).
+ */
+export async function databaseInfo(
+  server: CouchServer,
+  db: string,
+  timeoutMs = DEFAULT_READ_TIMEOUT_MS,
+): Promise<{ updateSeq: Seq; docCount: number }> {
+  let info: unknown;
   try {
-    const info = (await server.nano.request({ db })) as { update_seq: unknown; doc_count: number };
-    return { updateSeq: seqToText(info.update_seq) ?? '0', docCount: info.doc_count };
+    info = await server.nano.request({ db, signal: AbortSignal.timeout(timeoutMs) } as Parameters<
+      typeof server.nano.request
+    >[0]);
   } catch (err) {
+    if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError')
+      throw new CouchSourceError(
+        `CouchDB at ${redactUrl(server.url)} did not answer for "${db}" within ${timeoutMs / 1000}s (hung source)`,
+      );
     throw couchError(err, db, server.url);
   }
+  const i = info as { update_seq?: unknown; doc_count?: unknown } | null;
+  const updateSeq = typeof i === 'object' && i !== null ? seqToText(i.update_seq) : null;
+  if (updateSeq === null) {
+    throw new CouchSourceError(
+      `CouchDB at ${redactUrl(server.url)} answered the info of "${db}" without an update_seq: ${excerpt(info)}`,
+    );
+  }
+  return { updateSeq, docCount: typeof i!.doc_count === 'number' ? i!.doc_count : 0 };
 }

@@ -84,6 +84,9 @@ export function createPrometheusMetrics(registry: Registry = new Registry()): {
         behindSince.set(p, caughtUpAt.get(p) ?? Date.now());
       }
     },
+    failing(p) {
+      if (!behindSince.has(p)) behindSince.set(p, caughtUpAt.get(p) ?? Date.now());
+    },
     rewind: (p) => rewinds.inc({ pillow: p }),
     parked: (p, count) => parked.set({ pillow: p }, count),
   };

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
 import { pauseSignal, resumeSignal, setCheckpointUpdate, statusQuery } from '../workflows/messages';
 import type { PillowStatusView, SetCheckpointResult } from '../workflows/types';
@@ -24,7 +24,15 @@ export async function rewindPillow(client: Client, pillow: ResolvedPillow, to: R
   const seq = 'seq' in to ? to.seq : 'zero' in to ? '0' : await feedHead(pillow);
   const moved: CheckpointMoved[] = [];
   for (const handle of handles) {
-    const result = await handle.executeUpdate(setCheckpointUpdate, { args: [{ seq }] });
+    let result: SetCheckpointResult;
+    try {
+      result = await handle.executeUpdate(setCheckpointUpdate, { args: [{ seq }] });
+    } catch (err) {
+      // the pillow refused the seq (the validator, or the source would not accept it): say why
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error)
+        throw new Error(`${handle.workflowId}: checkpoint not moved: ${err.cause.message}`);
+      throw err;
+    }
     moved.push({ workflowId: handle.workflowId, ...result });
   }
   return moved;

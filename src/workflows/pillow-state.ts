@@ -32,6 +32,9 @@ export class PillowState {
   consecutiveFailures = 0;
   moves: CheckpointMove[] = [];
   appliedMoves = new Map<number, { previous: Seq; current: Seq }>();
+  /** Moves the source would not accept, by id, with the reason (read by the setCheckpoint update). */
+  rejectedMoves = new Map<number, string>();
+  lastRejectedMove: { to: Seq; reason: string; at: string } | null = null;
   private nextMoveId = 1;
   private recent: { at: number; read: number }[] = [];
 
@@ -51,6 +54,13 @@ export class PillowState {
     const id = this.nextMoveId++;
     this.moves.push({ id, to, reason });
     return id;
+  }
+
+  /** A move refused before anything was stored: an update fails with the reason, a signal shows it in `status`. */
+  rejectMove(move: CheckpointMove, reason: string, now: Date): void {
+    this.rejectedMoves.set(move.id, reason);
+    const to = move.to.length > 60 ? move.to.slice(0, 60) + '…' : move.to;
+    this.lastRejectedMove = { to, reason: `${move.reason}: ${reason}`, at: now.toISOString() };
   }
 
   /** Applies a finished batch and returns the status it leaves the pillow in. */
@@ -115,6 +125,7 @@ export class PillowState {
       lastBatchAt: this.lastBatchAt,
       caughtUpAt: this.caughtUpAt,
       lastError: this.lastError,
+      lastRejectedMove: this.lastRejectedMove,
       rewindsDetected: this.rewindsDetected,
       rate: this.rate(),
       runs: this.runs,
@@ -133,6 +144,10 @@ export class PillowState {
       `**${this.status}**${this.paused && this.status !== 'paused' ? ' (pausing)' : ''} · checkpoint: \`${checkpoint}\` · pending ${this.pending ?? 'unknown'}`,
     ];
     if (this.lastError) lines.push(`last error: ${this.lastError}`);
+    if (this.lastRejectedMove)
+      lines.push(
+        `checkpoint move to \`${this.lastRejectedMove.to}\` refused at ${this.lastRejectedMove.at}: ${this.lastRejectedMove.reason}`,
+      );
     lines.push(
       `processed ${this.processed} · failed ${this.failed} · skipped ${this.skipped} · ${this.rate()}/s`,
       `last batch: ${this.lastBatchAt ?? 'never'}${this.rewindsDetected ? ` · feed rewinds detected: ${this.rewindsDetected}` : ''}`,

@@ -43,9 +43,16 @@ const { describePillow, saveCheckpoint, headSeq } = wf.proxyActivities<PillowAct
   },
 });
 
+// asked before an operator's checkpoint is stored; a source that cannot be asked refuses the move
+const { checkSeq } = wf.proxyActivities<PillowActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 // A batch may long-poll for up to longPollSeconds (≤ 300) before it writes; the heartbeat is what
-// notices a dead worker. A few quick retries hide blips; longer outages come back to the loop,
-// which marks the pillow failing (visible in search) and keeps retrying with its own backoff.
+// notices a dead worker. A failed attempt comes straight back to the loop, which marks the pillow
+// failing with the reason (status, search, Web UI) and retries with its own growing backoff: quiet
+// activity retries would leave a stuck source looking healthy for a minute or more.
 const BATCH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   // the SDK sends heartbeats (and so learns of a cancel: pause, rewind, stop) at most every 0.8 × this
@@ -55,7 +62,7 @@ const BATCH_OPTIONS: ActivityOptions = {
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '10s',
-    maximumAttempts: 4,
+    maximumAttempts: 1,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 };
@@ -115,6 +122,10 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
     partition !== null && layout !== null && wf.patched(LAYOUT_IN_INPUT) ? { partitions: layout } : {};
   if (!input.carried) state.checkpoint = input.checkpoint ?? desc.storedCheckpoint ?? '0';
   if (input.checkpoint !== undefined && !input.carried) {
+    if (input.checkpoint !== '0' && wf.patched('check-start-checkpoint')) {
+      const problem = await seqCheck(name, input.checkpoint);
+      if (problem) throw ApplicationFailure.nonRetryable(`input.checkpoint: ${problem}`, 'BadInput');
+    }
     await saveCheckpoint({ key: desc.key, seq: input.checkpoint, reason: 'start with checkpoint' });
   }
 
@@ -137,6 +148,17 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
     while (state.moves.length > 0) {
       const move = state.moves[0];
       const previous = state.checkpoint;
+      // a seq the source would not accept is refused before it is stored ("0" and "now" always are)
+      if (move.to !== '0' && move.to !== 'now' && wf.patched('check-checkpoint-moves')) {
+        const problem = await seqCheck(name, move.to);
+        if (problem) {
+          state.moves.shift();
+          state.rejectMove(move, problem, new Date());
+          wf.log.warn('checkpoint move refused', { pillow: desc.key, to: move.to, reason: problem });
+          publish(state, desc);
+          continue;
+        }
+      }
       const target = move.to === 'now' ? await headSeq({ name }) : move.to;
       await saveCheckpoint({ key: desc.key, seq: target, reason: `${move.reason} from ${previous}` });
       state.checkpoint = target;
@@ -234,6 +256,11 @@ function registerHandlers(state: PillowState, key: string, interrupt: () => void
     const problem = rewindProblem(rewind);
     if (problem) {
       wf.log.warn('rewind signal ignored', { pillow: key, reason: problem });
+      state.lastRejectedMove = {
+        to: String((rewind as RewindInput)?.to).slice(0, 60),
+        reason: `rewind signal: ${problem}`,
+        at: new Date().toISOString(),
+      };
       return;
     }
     state.queueMove(rewind.to, 'rewind signal');
@@ -244,7 +271,12 @@ function registerHandlers(state: PillowState, key: string, interrupt: () => void
     async (update: SetCheckpointInput) => {
       const id = state.queueMove(update.seq, 'setCheckpoint update');
       interrupt();
-      await wf.condition(() => state.appliedMoves.has(id));
+      await wf.condition(() => state.appliedMoves.has(id) || state.rejectedMoves.has(id));
+      const rejected = state.rejectedMoves.get(id);
+      if (rejected !== undefined) {
+        state.rejectedMoves.delete(id);
+        throw ApplicationFailure.nonRetryable(rejected, 'BadCheckpoint');
+      }
       const applied = state.appliedMoves.get(id)!;
       state.appliedMoves.delete(id);
       return applied;
@@ -304,7 +336,18 @@ async function describe(input: PillowInput, state: PillowState): Promise<PillowD
   }
 }
 
-/** A batch that failed all its quick retries: visible as `failing`, retried with a growing wait. */
+/** Why the source would refuse `seq` as a checkpoint, or null; a source that cannot be asked refuses it. */
+async function seqCheck(name: string, seq: string): Promise<string | null> {
+  try {
+    return (await checkSeq({ name, seq })).problem;
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    const message = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+    return `could not check the seq against the source: ${message}`;
+  }
+}
+
+/** A batch that failed: visible as `failing`, retried with a growing wait. */
 async function onBatchFailure(
   err: unknown,
   state: PillowState,

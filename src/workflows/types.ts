@@ -66,6 +66,8 @@ export interface PillowStatusView {
   /** When the pillow last saw the feed with nothing left to read. */
   caughtUpAt: string | null;
   lastError: string | null;
+  /** The last rewind / setCheckpoint / start checkpoint the source would not accept (nothing was stored). */
+  lastRejectedMove: { to: Seq; reason: string; at: string } | null;
   rewindsDetected: number;
   /** Changes per second over the last batches. */
   rate: number;

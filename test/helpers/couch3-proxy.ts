@@ -1,7 +1,8 @@
 /**
  * A CouchDB 3 face on pouchdb-server, for tests: an HTTP proxy that presents CouchDB 3's welcome,
  * hands out opaque string seqs (`"<n>-g1AAAA…"`, null for the ones `seq_interval` skips), adds
- * `pending`, and records every `since` it is sent. Only the server side (this proxy) may map its
+ * `pending`, answers a malformed `since` with 400 and ends a long poll at its `timeout` as CouchDB 3
+ * does, and records every `since` it is sent. Only the server side (this proxy) may map its
  * own tokens back; the code under test must send them back verbatim.
  */
 import http from 'node:http';
@@ -16,6 +17,8 @@ export interface Couch3Proxy {
   issued: Set<string>;
   /** Makes the next `_changes` responses hand out seqs `by` positions lower, as after a failover. */
   rewindBy(by: number): void;
+  /** While true, `_changes` requests are accepted and never answered (a hung CouchDB). */
+  hangChanges(hang: boolean): void;
   close(): Promise<void>;
 }
 
@@ -24,6 +27,7 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
   const tokenToNumber = new Map<string, number>();
   const sinceSeen: string[] = [];
   let shift = 0;
+  let hang = false;
 
   const token = (n: number): string => {
     const t = `${n}-g1AAAA${createHash('sha256').update(`seq:${n}`).digest('base64url').slice(0, 40)}`;
@@ -58,13 +62,14 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
 
       const changes = /^\/([^/]+)\/_changes$/.exec(url.pathname);
       if (changes && req.method === 'GET') {
+        if (hang) return; // accepted, never answered
         const since = url.searchParams.get('since') ?? '0';
         sinceSeen.push(since);
         let upstreamSince: string;
         try {
           upstreamSince = untoken(since);
         } catch (err) {
-          return send(400, { error: 'bad_request', reason: (err as Error).message });
+          return send(400, { error: 'bad_request', reason: "Malformed sequence supplied in 'since' parameter." });
         }
         const interval = Number(url.searchParams.get('seq_interval') ?? '1') || 1;
         const params = new URLSearchParams(url.searchParams);
@@ -75,13 +80,25 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
             : upstreamSince,
         );
         params.delete('seq_interval');
-        const upstreamRes = await forward(`/${changes[1]}/_changes?${params}`);
-        const text = await upstreamRes.text();
-        if (!upstreamRes.ok) {
-          res.writeHead(upstreamRes.status, { 'content-type': 'application/json' });
-          return res.end(text);
+        // pouchdb-server's long poll ignores `timeout`: poll it with plain reads until the timeout, as CouchDB would wait
+        const longPollUntil =
+          params.get('feed') === 'longpoll' ? Date.now() + (Number(params.get('timeout') ?? '60000') || 60000) : 0;
+        params.set('feed', 'normal');
+        params.delete('timeout');
+        let upstreamRes: Response;
+        let text: string;
+        let page: { results: { seq: number }[]; last_seq: number };
+        for (;;) {
+          upstreamRes = await forward(`/${changes[1]}/_changes?${params}`);
+          text = await upstreamRes.text();
+          if (!upstreamRes.ok) {
+            res.writeHead(upstreamRes.status, { 'content-type': 'application/json' });
+            return res.end(text);
+          }
+          page = JSON.parse(text) as { results: { seq: number }[]; last_seq: number };
+          if (page.results.length > 0 || Date.now() >= longPollUntil || aborter.signal.aborted) break;
+          await new Promise((r) => setTimeout(r, 100));
         }
-        const page = JSON.parse(text) as { results: { seq: number }[]; last_seq: number };
         const info = (await (await forward(`/${changes[1]}`)).json()) as { update_seq: number };
         if (shift > 0) shift = 0; // one response from the past, then back to normal
         const results = page.results.map((r, i) => ({
@@ -122,6 +139,9 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
     issued,
     rewindBy: (by) => {
       shift = by;
+    },
+    hangChanges: (h) => {
+      hang = h;
     },
     close: () =>
       new Promise((resolve) => {
