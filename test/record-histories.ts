@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nano from 'nano';
 import { setupSuite, eventually, cancelAndWait } from './helpers/harness';
@@ -18,7 +18,8 @@ import { retryChangeWorkflowId } from '../src/workflows/ids';
 import { retryChangeId } from '../src/temporal/retry-change-id';
 
 const OUT = path.join(__dirname, 'fixtures', 'histories');
-const stamp = new Date().toISOString().slice(0, 10);
+// date and time: recording again never overwrites the histories older code left
+const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
 
 test('record pillow and retryChange histories', { timeout: 240_000 }, async () => {
   const s = await setupSuite('record');
@@ -77,6 +78,10 @@ test('record pillow and retryChange histories', { timeout: 240_000 }, async () =
       60_000,
     );
     await handle.executeUpdate(setCheckpointUpdate, { args: [{ seq: '20' }] });
+    // moves the source refuses (past its head): the update fails, the signal is ignored
+    await assert.rejects(handle.executeUpdate(setCheckpointUpdate, { args: [{ seq: '999999' }] }));
+    await handle.signal(rewindSignal, { to: '999999' });
+    await eventually('the refused rewind shown', async () => (await s.status('rec')).lastRejectedMove?.to === '999999');
     await handle.signal(rewindSignal, { to: 'now' });
     await eventually('at the head', async () => {
       const info = (await (await fetch(`${s.couchUrl}/${db}`)).json()) as { update_seq: number };
@@ -98,11 +103,15 @@ test('record pillow and retryChange histories', { timeout: 240_000 }, async () =
     const runs: string[] = [];
     for await (const wf of s.client.workflow.list({ query: `WorkflowId = 'pillow/rec'` })) runs.push(wf.runId);
     assert.ok(runs.length >= 2, 'the pillow continued as new at least once');
+    const write = (file: string, history: unknown) => {
+      assert.ok(!existsSync(path.join(OUT, file)), `${file} exists already`);
+      writeFileSync(path.join(OUT, file), JSON.stringify(history));
+    };
     for (const [i, runId] of runs.entries()) {
       const history = await s.client.workflow.getHandle('pillow/rec', runId).fetchHistory();
-      writeFileSync(path.join(OUT, `pillow-${stamp}-run${i}.json`), JSON.stringify(history));
+      write(`pillow-${stamp}-run${i}.json`, history);
     }
-    writeFileSync(path.join(OUT, `retryChange-${stamp}.json`), JSON.stringify(await retry.fetchHistory()));
+    write(`retryChange-${stamp}.json`, await retry.fetchHistory());
   } finally {
     await s.cleanup();
   }
