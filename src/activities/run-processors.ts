@@ -36,7 +36,8 @@ export interface RunProcessorsOptions {
 export function isTransientError(err: unknown): boolean {
   if (err instanceof BatchOutageError) return true;
   const name = (err as Error | null)?.name;
-  if (name === 'CouchUnavailableError' || name === 'CouchDatabaseMissingError') return true;
+  if (name === 'CouchUnavailableError' || name === 'CouchDatabaseMissingError' || name === 'SinkUnavailableError')
+    return true;
   return isTransientPgError(err);
 }
 
