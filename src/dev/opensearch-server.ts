@@ -76,10 +76,14 @@ export function ensureOpenSearchLauncher(
   log(`pillowtop: building the OpenSearch ${OPENSEARCH_VERSION} launcher with Maven into ${out} (once)…`);
   const started = Date.now();
   try {
-    execFileSync(mvn, ['-q', '-B', '-f', path.join(LAUNCHER_DIR, 'pom.xml'), `-Dlauncher.out=${out}`, 'package'], {
-      env,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    execFileSync(
+      mvn,
+      ['-q', '-B', '-Dstyle.color=never', '-f', path.join(LAUNCHER_DIR, 'pom.xml'), `-Dlauncher.out=${out}`, 'package'],
+      {
+        env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
   } catch (err) {
     throw new Error(`building the OpenSearch launcher failed (mvn package): ${(err as Error).message}`);
   }
