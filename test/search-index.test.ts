@@ -305,5 +305,29 @@ describe('searchIndex on OpenSearch', { skip }, () => {
     await s.eventuallyFor('pillow/search_outage', 'no longer failing', async () => {
       return (await s.status('search_outage')).status !== 'failing';
     });
+
+    // a closed index rejects every doc alike: an outage too, not a doc failure
+    const kept = (await s.status('search_outage')).checkpoint;
+    await os('POST', `/${outageAlias}/_close`);
+    await writeDocs(s.couchUrl, outageDb, [caseDoc(200)]);
+    const closed = await s.eventuallyFor(
+      'pillow/search_outage',
+      'failing while the index is closed',
+      async () => {
+        const st = await s.status('search_outage');
+        return st.status === 'failing' ? st : null;
+      },
+      120_000,
+    );
+    assert.match(closed!.lastError ?? '', /index_closed_exception/);
+    assert.equal(closed!.checkpoint, kept);
+    assert.equal(closed!.failed, 0);
+    await os('POST', `/${outageAlias}/_open`);
+    await s.eventuallyFor(
+      'pillow/search_outage',
+      'caught up after the index reopened',
+      async () => diff(await sourceState(s.couchUrl, outageDb), await indexState(outageAlias)) === '',
+      120_000,
+    );
   });
 });

@@ -25,6 +25,19 @@ export interface SearchIndexOptions {
 
 /** OpenSearch and Elasticsearch refuse `_id`s longer than 512 bytes. */
 const MAX_ID_BYTES = 512;
+/**
+ * Per-item errors that are the index's or the cluster's state, not the doc's: every doc would fail
+ * alike, so they are outages (batch retried) rather than doc failures (parked one by one).
+ */
+const OUTAGE_TYPES = new Set([
+  'index_not_found_exception', // the alias was removed: re-created by the retried batch
+  'index_closed_exception',
+  'cluster_block_exception', // read-only index, e.g. the disk flood-stage watermark
+  'unavailable_shards_exception', // red
+  'es_rejected_execution_exception',
+  'opensearch_rejected_execution_exception',
+  'circuit_breaking_exception',
+]);
 /** Seconds a bulk request waits for unavailable shards (a red index) before its items fail with 503. */
 const BULK_SHARD_TIMEOUT = '30s';
 
@@ -192,11 +205,9 @@ async function writeBatch(
       const op = sent[i];
       if (!r || !op || !r.error) return; // a delete of a doc the index never held is `not_found`, no error
       const reason = errorReason({ error: r.error });
-      if (r.status === 429 || r.status >= 500) outages.push(reason);
-      else if (r.error.type === 'index_not_found_exception') {
-        aliasMissing = true;
-        outages.push(reason);
-      } else failed.push({ id: op.change.id, seq: op.change.seq, error: `search index "${w.alias}": ${reason}` });
+      if (r.error.type === 'index_not_found_exception') aliasMissing = true;
+      if (r.status === 429 || r.status >= 500 || OUTAGE_TYPES.has(r.error.type ?? '')) outages.push(reason);
+      else failed.push({ id: op.change.id, seq: op.change.seq, error: `search index "${w.alias}": ${reason}` });
     });
     if (outages.length > 0)
       throw new SinkUnavailableError(`search index "${w.alias}": ${outages.length} writes refused: ${outages[0]}`);
