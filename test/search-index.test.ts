@@ -11,7 +11,7 @@ import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { searchIndex, searchId } from '../src/processors/search-index';
 import { sha1 } from '../src/activities/park-failures';
 import { retryChangeWorkflowId } from '../src/workflows/ids';
-import { retryStatusQuery } from '../src/workflows/messages';
+import { retryStatusQuery, rewindSignal } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Doc, Processor } from '../src/types';
 
@@ -118,6 +118,8 @@ describe('searchIndex on OpenSearch', { skip }, () => {
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
   const alias = `cases_${suffix}`;
   const outageAlias = `outage_${suffix}`;
+  const byIdAlias = `byid_${suffix}`;
+  let byIdDb: string;
   let changed: Processor;
   const pillows: PillowDefinition[] = [];
 
@@ -138,6 +140,7 @@ describe('searchIndex on OpenSearch', { skip }, () => {
     s = await setupSuite('search');
     db = await s.couchDb('search');
     outageDb = await s.couchDb('search_outage');
+    byIdDb = await s.couchDb('search_byid');
     proxy = await closableProxy(searchUrl);
     changed = searchIndex({
       alias,
@@ -163,6 +166,21 @@ describe('searchIndex on OpenSearch', { skip }, () => {
         longPollSeconds: 2,
         processors: [searchIndex({ alias: outageAlias, settings: SETTINGS, url: proxy.url() })],
       },
+      {
+        name: 'search_byid',
+        source: { db: byIdDb },
+        batchSize: 20,
+        longPollSeconds: 2,
+        processors: [
+          searchIndex({
+            alias: byIdAlias,
+            settings: SETTINGS,
+            url: searchUrl,
+            idField: 'external_id',
+            transform: (doc) => ({ external_id: (doc.properties as { external_id?: string }).external_id }),
+          }),
+        ],
+      },
       // same alias, a changed mapping: must be refused, never applied
       { name: 'search_changed', source: { db }, longPollSeconds: 2, processors: [changed] },
     );
@@ -171,7 +189,7 @@ describe('searchIndex on OpenSearch', { skip }, () => {
   after(async () => {
     await proxy?.close().catch(() => undefined);
     await s?.cleanup();
-    await os('DELETE', `/${alias}*,${outageAlias}*`).catch(() => undefined);
+    await os('DELETE', `/${alias}*,${outageAlias}*,${byIdAlias}*`).catch(() => undefined);
   });
 
   test('the index ends equal to CouchDB: inserts, updates, deletes, a long id; a mapping conflict is retried alone', async () => {
@@ -216,11 +234,57 @@ describe('searchIndex on OpenSearch', { skip }, () => {
     await database.insert({ ...caseDoc(1001), _id: 'bad-age', _rev: revs.get('bad-age'), properties: { age: 40 } });
 
     await converges('pillow/search', 'index equal to the source after updates and deletes', db, alias);
+    // a rewind to zero replays the feed: the index stays equal to the source
+    const processedBefore = (await s.status('search')).processed;
+    await s.client.workflow.getHandle('pillow/search').signal(rewindSignal, { to: '0' });
+    await s.eventuallyFor(
+      'pillow/search',
+      'the whole feed replayed',
+      async () => (await s.status('search')).processed >= processedBefore + docs.length,
+    );
+    await converges('pillow/search', 'index equal to the source after a replay', db, alias);
+
     const state = await indexState(alias);
     assert.equal(state.has(caseDoc(10)._id), false, 'deleted docs are gone');
     assert.equal(state.has(longId), false, 'the long id is deleted too');
     assert.match(state.get(caseDoc(0)._id)!, /^2-/);
     assert.match(state.get('bad-age')!, /^2-/);
+  });
+
+  test('with idField, documents live under the value of the field; deletes and changed values leave nothing behind', async () => {
+    const docs: Doc[] = Array.from({ length: 6 }, (_, i) => ({
+      ...caseDoc(i),
+      properties: { external_id: `ext-${i}` },
+    }));
+    const revs = await writeDocs(s.couchUrl, byIdDb, docs);
+    await s.startPillowCli('search_byid');
+    const database = nano(s.couchUrl).use<Doc>(byIdDb);
+    const expected = async () => {
+      const all = await database.list({ include_docs: true });
+      return all.rows
+        .map((r) => `${(r.doc!.properties as { external_id: string }).external_id}=${r.id}@${r.value.rev}`)
+        .sort();
+    };
+    const actual = async () => {
+      await os('POST', `/${byIdAlias}/_refresh`);
+      const res = await os('POST', `/${byIdAlias}/_search`, { size: 100, query: { match_all: {} } });
+      return (res.hits.hits as { _id: string; _source: { doc_id: string; doc_rev: string } }[])
+        .map((h) => `${h._id}=${h._source.doc_id}@${h._source.doc_rev}`)
+        .sort();
+    };
+    await s.eventuallyFor('pillow/search_byid', 'indexed by external id', async () => {
+      return JSON.stringify(await actual()) === JSON.stringify(await expected());
+    });
+    await database.destroy(caseDoc(0)._id, revs.get(caseDoc(0)._id)!);
+    await database.insert({ ...docs[1], _rev: revs.get(docs[1]._id), properties: { external_id: 'ext-moved' } });
+    let last: string[] = [];
+    await s.eventuallyFor('pillow/search_byid', 'delete and move applied', async () => {
+      last = await actual();
+      return JSON.stringify(last) === JSON.stringify(await expected());
+    });
+    assert.equal(last.length, 5);
+    assert.ok(last.some((l) => l.startsWith(`ext-moved=${docs[1]._id}@2-`)));
+    assert.ok(!last.some((l) => l.startsWith('ext-0=') || l.startsWith('ext-1=')));
   });
 
   test(
