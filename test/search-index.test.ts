@@ -326,7 +326,21 @@ describe('searchIndex on OpenSearch', { skip }, () => {
       outageDb,
       Array.from({ length: 10 }, (_, i) => caseDoc(i)),
     );
+    // started while the cluster is down: the pillow starts, shows failing, and begins once it is back
+    await proxy.close();
     await s.startPillowCli('search_outage');
+    const down = await s.eventuallyFor(
+      'pillow/search_outage',
+      'failing from the start',
+      async () => {
+        const st = await s.status('search_outage').catch(() => null);
+        return st?.status === 'failing' ? st : null;
+      },
+      120_000,
+    );
+    assert.match(down!.lastError ?? '', /unreachable/);
+    assert.equal(down!.checkpoint, '0');
+    await proxy.open();
     await s.eventuallyFor('pillow/search_outage', 'first docs indexed', async () => {
       return diff(await sourceState(s.couchUrl, outageDb), await indexState(outageAlias)) === '';
     });

@@ -78,8 +78,13 @@ export function searchIndex(options: SearchIndexOptions): Processor {
     name: options.name ?? `searchIndex:${alias}`,
     describe: () => `searchIndex → ${alias}${needsRebuild ? ` (needs rebuild: ${needsRebuild})` : ''}`,
     validate: () => searchIndexProblems(options),
-    async setup() {
-      await ensure();
+    async setup({ log }) {
+      // a cluster that is down must not stop the pillow from starting: its batches then fail as an
+      // outage (and the pillow shows `failing`) until the cluster is back
+      await ensure().catch((err) => {
+        if ((err as Error).name !== 'SinkUnavailableError') throw err;
+        log.warn('search cluster unavailable at setup; batches will retry', { alias, error: errorText(err) });
+      });
     },
     async processBatch(changes) {
       await ensure();
