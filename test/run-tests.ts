@@ -13,6 +13,11 @@ import { startCouchDevServer } from '../src/dev/couch-server';
 import { resolveDevPostgres } from '../src/dev/postgres-server';
 import { ensureTemporalCli } from '../src/dev/temporal-cli';
 import { summaryLine, tally } from './helpers/faults-tally';
+import {
+  ensureOpenSearchLauncher,
+  openSearchUnavailableReason,
+  startOpenSearchServer,
+} from '../src/dev/opensearch-server';
 
 async function main() {
   const root = path.resolve(__dirname, '..');
@@ -30,11 +35,27 @@ async function main() {
         .map((f) => path.join('test', f));
   console.error(`pillowtop tests: starting servers in ${dir}`);
   const cli = ensureTemporalCli();
-  const [temporal, couch, pg, bundle] = await Promise.all([
+  // OpenSearch (a JVM) only when a search suite runs, and only where Java and Maven (or a cached build) are
+  const wantsSearch = files.some((f) => path.basename(f).startsWith('search-'));
+  const noSearch = wantsSearch ? openSearchUnavailableReason() : 'no search suite selected';
+  if (wantsSearch && noSearch) {
+    console.error(`\n*** pillowtop tests: SKIPPING the search tests: ${noSearch} ***\n`);
+  }
+  if (!noSearch) ensureOpenSearchLauncher();
+  const searchStarted = Date.now();
+  const [temporal, couch, pg, bundle, search] = await Promise.all([
     startTemporalDevServer({ dir }),
     startCouchDevServer({ dir }),
     resolveDevPostgres({ dir }),
     bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: undefined }),
+    noSearch
+      ? null
+      : startOpenSearchServer({ dir }).then((s) => {
+          console.error(
+            `pillowtop tests: OpenSearch ${s.url} green in ${((Date.now() - searchStarted) / 1000).toFixed(1)}s`,
+          );
+          return s;
+        }),
   ]);
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
@@ -50,6 +71,8 @@ async function main() {
     PILLOWTOP_TEST_COUCH_URL: couch.url,
     PILLOWTOP_TEST_DATABASE_URL: pg.url,
     PILLOWTOP_TEST_WORKFLOW_BUNDLE: bundlePath,
+    PILLOWTOP_TEST_OPENSEARCH_URL: search?.url ?? '',
+    PILLOWTOP_TEST_OPENSEARCH_SKIP: noSearch ?? '',
     PILLOWTOP_LOG_LEVEL: process.env.PILLOWTOP_LOG_LEVEL ?? 'warn',
   };
   const code = await new Promise<number>((resolve) => {
@@ -64,7 +87,7 @@ async function main() {
     );
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
-  await Promise.allSettled([temporal.stop(), couch.stop(), pg.stop()]);
+  await Promise.allSettled([temporal.stop(), couch.stop(), pg.stop(), search?.stop()]);
   printFaultTally(path.join(dir, 'faults-tally.jsonl'));
   process.exit(code);
 }

@@ -1,8 +1,13 @@
 /** `pillowtop dev`'s body (src/cli/commands/dev.ts loads it only when the command runs). */
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import nano from 'nano';
 import { Client, Connection } from '@temporalio/client';
 import { startDevStack } from '../../dev/stack';
+import { openSearchUnavailableReason, startOpenSearchServer } from '../../dev/opensearch-server';
+import { demoSearchPillow } from '../../dev/demo-search';
+import { preferredPort } from '../../dev/ports';
+import { validateConfig } from '../../config/validate-config';
 import { caseDoc, ensureDatabase, formDoc, startGenerator, writeDocs } from '../../dev/demo-data';
 import { loadConfig } from '../../config/load-config';
 import { createRegistry } from '../../config/pillow-registry';
@@ -13,6 +18,7 @@ import { startPillow } from '../../operations/start-pillow';
 import { taskQueue } from '../../temporal/connection-options';
 import { createLogger } from '../../logging';
 
+import { CliError } from '../cli-error';
 import type { DevOptions } from './dev';
 
 export async function runDev(opts: DevOptions & { seedCount: number; perSecond: number }): Promise<void> {
@@ -25,14 +31,32 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
   };
   try {
+    let searchUrl: string | null = null;
+    if (opts.search) {
+      const unavailable = openSearchUnavailableReason();
+      if (unavailable) throw new CliError(`--search: cannot run OpenSearch: ${unavailable}`);
+      console.error('pillowtop dev: starting OpenSearch…');
+      const search = await startOpenSearchServer({
+        dir: opts.dir,
+        dataDir: path.join(opts.dir, 'opensearch'),
+        port: await preferredPort(9200),
+      });
+      cleanups.push(() => search.stop());
+      searchUrl = search.url;
+    }
     const env = {
       ...process.env,
       COUCH_URL: stack.couch.url,
       DATABASE_URL: stack.databaseUrl,
       TEMPORAL_ADDRESS: stack.temporal.address,
+      ...(searchUrl ? { OPENSEARCH_URL: searchUrl } : {}),
     };
     Object.assign(process.env, env);
-    const pillows = loadConfig();
+    const configured = loadConfig();
+    const pillows =
+      searchUrl && !configured.some((p) => p.name === 'cases_search')
+        ? validateConfig([...configured, demoSearchPillow(searchUrl)])
+        : configured;
     const registry = createRegistry(pillows, env);
 
     // demo data for every configured source database that is empty
@@ -81,7 +105,7 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
         : null;
     if (generator) cleanups.push(() => generator.stop());
 
-    printBanner({ stack, metricsUrl: metrics.url, pillows: registry.names(), queue });
+    printBanner({ stack, metricsUrl: metrics.url, pillows: registry.names(), queue, searchUrl });
 
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -99,6 +123,7 @@ function printBanner(o: {
   metricsUrl: string;
   pillows: string[];
   queue: string;
+  searchUrl: string | null;
 }) {
   const { stack } = o;
   const pg = new URL(stack.databaseUrl);
@@ -112,10 +137,14 @@ function printBanner(o: {
     `  CouchDB           ${stack.couch.url}   (Fauxton: ${stack.couch.url}/_utils)`,
     `  PostgreSQL        ${redact(pg)}   (${stack.postgres.origin})`,
     `  Metrics           ${o.metricsUrl}`,
+    ...(o.searchUrl ? [`  OpenSearch        ${o.searchUrl}   (alias "cases_search")`] : []),
     `  Pillows           ${o.pillows.map((p) => `pillow/${p}`).join(', ')}`,
     '',
     'Look at the rows:',
     `  psql "${stack.databaseUrl}" -c "SELECT doc_id, owner_id, village, age FROM case_index ORDER BY doc_id DESC LIMIT 5"`,
+    ...(o.searchUrl
+      ? ['', 'Search the cases:', `  curl -s '${o.searchUrl}/cases_search/_search?q=village:Gulu&size=3&pretty'`]
+      : []),
     '',
     'Steer a pillow with the Temporal CLI:',
     `  export TEMPORAL_ADDRESS=${stack.temporal.address}`,

@@ -6,6 +6,7 @@ export interface DevOptions {
   seed: string;
   rate: string;
   fresh?: boolean;
+  search?: boolean;
   dir: string;
 }
 
@@ -23,6 +24,7 @@ export function registerDev(program: Command): void {
       path.resolve(__dirname, '..', '..', '..', '.pillowtop', 'dev'),
     )
     .option('--fresh', 'wipe the dev data first')
+    .option('--search', 'also run OpenSearch (needs Java 17+ and Maven once) and a demo `cases_search` pillow')
     .addHelpText('after', '\nCtrl-C stops everything it started; pillows resume from their checkpoints next time.')
     .action(async (opts: DevOptions) => {
       const seed = Number(opts.seed);
