@@ -80,6 +80,7 @@ const { describePillow: describePillowOnce } = wf.proxyActivities<PillowActiviti
 });
 
 const MAX_FAILURE_BACKOFF_MS = 60_000;
+const NOT_HERE_BACKOFF_MS = 1000;
 const MAX_SLICE_PAGES = 256;
 
 /**
@@ -374,7 +375,12 @@ async function onBatchFailure(
     attempt: state.consecutiveFailures,
     error: state.lastError,
   });
-  const backoff = Math.min(MAX_FAILURE_BACKOFF_MS, 2000 * 2 ** (state.consecutiveFailures - 1));
+  // a worker without this pillow (a rolling deploy) is no reason to wait longer each time: the next
+  // attempt may well reach one that has it
+  const notHere = cause instanceof ApplicationFailure && cause.type === NOT_ON_THIS_WORKER;
+  const backoff = notHere
+    ? NOT_HERE_BACKOFF_MS
+    : Math.min(MAX_FAILURE_BACKOFF_MS, 2000 * 2 ** (state.consecutiveFailures - 1));
   await wf.condition(() => state.moves.length > 0 || state.paused, backoff);
 }
 
