@@ -12,7 +12,7 @@ import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { postgresTable } from '../src/processors/postgres-table';
 import { retryChangeId } from '../src/temporal/retry-change-id';
-import { pillowWorkflowId, retryChangeWorkflowId } from '../src/workflows/ids';
+import { pillowWorkflowId } from '../src/workflows/ids';
 import { retryStatusQuery, rewindSignal, setCheckpointUpdate } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Doc } from '../src/types';

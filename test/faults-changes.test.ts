@@ -9,11 +9,11 @@ import { postgresMirror } from '../src/processors/postgres-mirror';
 import { postgresTable } from '../src/processors/postgres-table';
 import { DocError } from '../src/processors/doc-error';
 import { retryChangeId } from '../src/temporal/retry-change-id';
-import { pillowWorkflowId, retryChangeWorkflowId } from '../src/workflows/ids';
+import { pillowWorkflowId } from '../src/workflows/ids';
 import { pauseSignal, resumeSignal, retryNowSignal, retryStatusQuery } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Doc, Processor } from '../src/types';
-import type { PillowStatusView, RetryChangeStatus } from '../src/workflows/types';
+import type { RetryChangeStatus } from '../src/workflows/types';
 
 /** What the test's own processor does; the tests flip these while the pillow runs. */
 const faults = { throwFor: new Set<string>(), calls: 0 };

@@ -10,7 +10,6 @@ import path from 'node:path';
 import nano from 'nano';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { eventually } from './helpers/harness';
 import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess, deliveriesFile } from './helpers/faults-worker';
 import { assertSinkMatchesSource, eventuallyValue } from './helpers/faults-check';
 import { startWriter } from './helpers/faults-writer';

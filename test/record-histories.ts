@@ -14,7 +14,6 @@ import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { postgresTable } from '../src/processors/postgres-table';
 import { pauseSignal, resumeSignal, rewindSignal, setCheckpointUpdate } from '../src/workflows/messages';
-import { retryChangeWorkflowId } from '../src/workflows/ids';
 import { retryChangeId } from '../src/temporal/retry-change-id';
 
 const OUT = path.join(__dirname, 'fixtures', 'histories');

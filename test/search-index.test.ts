@@ -10,7 +10,6 @@ import { setupSuite, eventually, type Suite } from './helpers/harness';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { searchIndex, searchId } from '../src/processors/search-index';
 import { retryChangeId } from '../src/temporal/retry-change-id';
-import { retryChangeWorkflowId } from '../src/workflows/ids';
 import { retryStatusQuery, rewindSignal } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Doc, Processor } from '../src/types';

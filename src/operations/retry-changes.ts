@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { retryChangeId } from '../temporal/retry-change-id';
 import { retryNowSignal, retryStatusQuery } from '../workflows/messages';
-import { retryChangeWorkflowId, RETRY_CHANGE_WORKFLOW_TYPE } from '../workflows/ids';
+import { RETRY_CHANGE_WORKFLOW_TYPE } from '../workflows/ids';
 import type { RetryChangeStatus } from '../workflows/types';
 
 /** One failing change as `pillowtop errors` shows it (and `errors --json` prints it). */
