@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { freePort } from './ports';
 
@@ -51,6 +51,9 @@ export async function startEmbeddedPostgres(dataDir: string, port?: number): Pro
   const chosen = port ?? (await freePort());
   const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
   mkdirSync(path.dirname(dataDir), { recursive: true });
+  // as root the package runs initdb as a `postgres` user it creates, who must reach the data dir
+  // (a mkdtemp directory is 0700)
+  if (process.getuid?.() === 0) chmodSync(path.dirname(dataDir), 0o755);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',
