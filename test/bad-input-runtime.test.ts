@@ -39,6 +39,16 @@ describe('bad input: at runtime', () => {
   const name = 'bad';
   const table = 'bad_mirror';
   const handle = () => s.client.workflow.getHandle(pillowWorkflowId(name));
+  /** The `bad` pillow's mirror equals the source, with the workflow's checkpoint converged to the stored one. */
+  const checkSink = () =>
+    assertSinkMatchesSource({
+      pool: s.pool,
+      couchUrl: s.couchUrl,
+      db,
+      table,
+      pillowKey: name,
+      checkpoint: async () => (await s.status(name)).checkpoint,
+    });
   const stored = async (key = name) =>
     (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [key])).rows[0]?.seq as string;
   const start = (pillow: string, input: unknown = { name: pillow }) =>
@@ -158,14 +168,7 @@ describe('bad input: at runtime', () => {
       db,
       Array.from({ length: 20 }, (_, i) => caseDoc(i)),
     );
-    await assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db,
-      table,
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
-    });
+    await checkSink();
     const before = await s.status(name);
     const storedBefore = await stored();
     for (const [input, reason] of [
@@ -246,14 +249,7 @@ describe('bad input: at runtime', () => {
     assert.equal(after.processed, before.processed, 'nothing reprocessed');
     // and the pillow still works
     await writeDocs(s.couchUrl, db, [caseDoc(500)]);
-    await assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db,
-      table,
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
-    });
+    await checkSink();
   });
 
   test('docs that are not what the mapping expects are parked with an error naming the column; the rest go through', async () => {
