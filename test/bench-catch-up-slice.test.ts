@@ -10,7 +10,7 @@ import type { Processor } from '../src/types';
 import { BatchOutageError } from '../src/activities/write-changes';
 
 /**
- * Catching up, one processBatch activity goes on with the next page while pages are full: few
+ * Catching up, one processSlice activity goes on with the next page while pages are full: few
  * workflow round trips and history events, every page still committed with its checkpoint.
  */
 /** Holds the page that contains GATE_DOC open while `closed` is pending, so a test can act mid-slice. */

@@ -1,5 +1,5 @@
 import type { Context } from '@temporalio/activity';
-import type { BatchInput, BatchOutcome } from '../workflows/types';
+import type { SliceInput, SliceOutcome } from '../workflows/types';
 
 /**
  * How long one activity goes on with the next page while the feed keeps handing out full pages.
@@ -26,11 +26,11 @@ const MAX_FAILED_IN_HISTORY = 50;
  * idempotent), a rewind overwrites the mirror, and a stopped one restarts from the mirror.
  */
 export async function runCatchUpSlice(
-  input: BatchInput,
+  input: SliceInput,
   ctx: Context,
-  runPage: (input: BatchInput, first: boolean) => Promise<BatchOutcome>,
+  runPage: (input: SliceInput, first: boolean) => Promise<SliceOutcome>,
   sliceMs = CATCH_UP_SLICE_MS,
-): Promise<BatchOutcome> {
+): Promise<SliceOutcome> {
   const until = performance.now() + sliceMs;
   let outcome = await runPage(input, true);
   const maxPages = input.maxPages ?? Infinity;
@@ -42,7 +42,7 @@ export async function runCatchUpSlice(
     !ctx.cancellationSignal.aborted
   ) {
     ctx.heartbeat({ since: input.since, committed: outcome.lastSeq });
-    let next: BatchOutcome;
+    let next: SliceOutcome;
     try {
       next = await runPage({ ...input, since: outcome.lastSeq }, false);
     } catch (err) {
@@ -55,7 +55,7 @@ export async function runCatchUpSlice(
 }
 
 /** One outcome for consecutive pages: counts add up, the position is the last page's. */
-export function mergeOutcomes(a: BatchOutcome, b: BatchOutcome): BatchOutcome {
+export function mergeOutcomes(a: SliceOutcome, b: SliceOutcome): SliceOutcome {
   const failed = a.failed.concat(b.failed);
   return {
     since: a.since,

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import type { BatchInput, PillowDescription, RetryDocOutcome } from '../workflows/types';
+import type { SliceInput, PillowDescription, RetryDocOutcome } from '../workflows/types';
 import { countFailingDocs, resolveFailingDocs } from '../postgres/failing-docs';
 import { pillowKey } from '../workflows/ids';
 import { lookupPillow, notOnThisWorker } from './lookup-pillow';
@@ -18,7 +18,7 @@ import { isOutage, writeChanges } from './write-changes';
 import { writeLocksFor } from './write-locks-for';
 import { handOffFailures } from './hand-off-failures';
 import { errorText } from '../processors/doc-error';
-import { processBatch } from './process-batch';
+import { processSlice } from './process-slice';
 import type { Seq } from '../types';
 
 /** Activities built over their dependencies, like the Temporal samples' `createActivities`. */
@@ -99,7 +99,9 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
 
-    processBatch: (input: BatchInput) => processBatch(deps, input),
+    processSlice: (input: SliceInput) => processSlice(deps, input),
+    /** The same activity under its name before 2026-11-27: pillows whose history predates the rename schedule it. */
+    processBatch: (input: SliceInput) => processSlice(deps, input),
 
     /** The pillow's per-change retry settings, read by each `retryChange` workflow when it starts. */
     async changeRetryPolicy(input: { pillow: string }): Promise<RetryDocOutcome['retry']> {

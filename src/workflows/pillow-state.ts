@@ -1,4 +1,4 @@
-import type { BatchOutcome, CarriedState, PillowStatusValue, PillowStatusView, Seq } from './types';
+import type { SliceOutcome, CarriedState, PillowStatusValue, PillowStatusView, Seq } from './types';
 
 /** A queued checkpoint move: a rewind signal or a setCheckpoint update, applied by the loop in order. */
 export interface CheckpointMove {
@@ -64,7 +64,7 @@ export class PillowState {
   }
 
   /** Applies a finished batch and returns the status it leaves the pillow in. */
-  applyBatch(outcome: BatchOutcome, batchSize: number, now: Date): PillowStatusValue {
+  applyBatch(outcome: SliceOutcome, batchSize: number, now: Date): PillowStatusValue {
     this.checkpoint = outcome.lastSeq;
     this.processed += outcome.processed;
     this.failed += outcome.failed.length + outcome.failedOmitted;

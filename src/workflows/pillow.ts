@@ -12,7 +12,7 @@ import { PillowState } from './pillow-state';
 import { PILLOW_NAME, PILLOW_STATUS } from './search-attributes';
 import { pillowKey } from './ids';
 import type {
-  BatchOutcome,
+  SliceOutcome,
   PillowDescription,
   PillowInput,
   PillowResult,
@@ -53,7 +53,7 @@ const { checkSeq } = wf.proxyActivities<PillowActivities>({
 // notices a dead worker. A failed attempt comes straight back to the loop, which marks the pillow
 // failing with the reason (status, search, Web UI) and retries with its own growing backoff: quiet
 // activity retries would leave a stuck source looking healthy for a minute or more.
-const BATCH_OPTIONS: ActivityOptions = {
+const SLICE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   // the SDK sends heartbeats (and so learns of a cancel: pause, rewind, stop) at most every 0.8 × this
   heartbeatTimeout: '10 seconds',
@@ -66,7 +66,10 @@ const BATCH_OPTIONS: ActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 };
-const { processBatch } = wf.proxyActivities<PillowActivities>(BATCH_OPTIONS);
+const { processSlice, processBatch } = wf.proxyActivities<PillowActivities>(SLICE_OPTIONS);
+// the slice activity's name before "batch" came to mean only what one page writes; histories from
+// before the patch scheduled processBatch, and replay must schedule the same
+const SLICE_ACTIVITY_NAME = 'activity-named-process-slice';
 // a describe that lands on a worker lacking the pillow comes back at once: the loop shows it and asks again
 const { describePillow: describePillowOnce } = wf.proxyActivities<PillowActivities>({
   startToCloseTimeout: '1 minute',
@@ -196,13 +199,13 @@ export async function pillow(input: PillowInput): Promise<PillowResult> {
       });
     }
 
-    let outcome: BatchOutcome | null = null;
+    let outcome: SliceOutcome | null = null;
     const scope = new wf.CancellationScope();
     batchScope = scope;
     try {
       outcome = await scope.run(() =>
-        processBatch.executeWithOptions(
-          { ...BATCH_OPTIONS, summary: `${desc.key}: batch from ${shortSeq(state.checkpoint)}` },
+        (wf.patched(SLICE_ACTIVITY_NAME) ? processSlice : processBatch).executeWithOptions(
+          { ...SLICE_OPTIONS, summary: `${desc.key}: slice from ${shortSeq(state.checkpoint)}` },
           [
             {
               name,
@@ -369,7 +372,7 @@ async function onBatchFailure(
   state.lastError = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
   setStatus('failing');
   publish(state, desc);
-  wf.log.warn('batch failing', {
+  wf.log.warn('slice failing', {
     pillow: desc.key,
     since: state.checkpoint,
     attempt: state.consecutiveFailures,

@@ -99,7 +99,7 @@ export interface PillowDescription {
   source: string;
 }
 
-export interface BatchInput {
+export interface SliceInput {
   name: string;
   partition?: number;
   /** The partition count the workflow runs under; absent from workflows started before it was passed. */
@@ -117,7 +117,7 @@ export interface FailedChange {
 }
 
 /** What a batch returns to the workflow: seqs, counts and failed ids, never doc bodies. */
-export interface BatchOutcome {
+export interface SliceOutcome {
   since: Seq;
   lastSeq: Seq;
   /** Changes read from the feed. */

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
-import type { BatchInput, BatchOutcome } from '../workflows/types';
+import type { SliceInput, SliceOutcome } from '../workflows/types';
 import { pillowKey } from '../workflows/ids';
 import { couchServer, CouchSourceError, redactUrl } from '../couch/couch-client';
 import { databaseInfo, readChanges, type ChangesPage } from '../couch/read-changes';
@@ -31,7 +31,7 @@ const MAX_FAILED_IN_HISTORY = 50;
  * and move the checkpoint mirror in one transaction, hand failing changes to `retryChange`
  * workflows, and return only seqs, counts and failed ids.
  */
-export async function processBatch(deps: ActivityDeps, input: BatchInput): Promise<BatchOutcome> {
+export async function processSlice(deps: ActivityDeps, input: SliceInput): Promise<SliceOutcome> {
   const ctx = Context.current();
   // heartbeats through the whole batch (reads, writes, slow processors) so only a dead worker times out;
   // and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a heartbeat's answer,
@@ -40,7 +40,7 @@ export async function processBatch(deps: ActivityDeps, input: BatchInput): Promi
   try {
     return await untilCancelled(
       ctx,
-      runCatchUpSlice(input, ctx, (page, first) => runBatch(deps, page, ctx, first)),
+      runCatchUpSlice(input, ctx, (page, first) => runPage(deps, page, ctx, first)),
     );
   } catch (err) {
     // while batches fail the pillow is not caught up, whatever it last reported: the lag clock runs
@@ -74,7 +74,7 @@ function untilCancelled<T>(ctx: Context, work: Promise<T>): Promise<T> {
   return Promise.race([work, cancelled]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, longPoll = true): Promise<BatchOutcome> {
+async function runPage(deps: ActivityDeps, input: SliceInput, ctx: Context, longPoll = true): Promise<SliceOutcome> {
   const started = performance.now();
   const pillow = lookupPillow(deps, input.name);
   // the partition count the workflow runs under, not this worker's: a config change reaches a running
@@ -231,7 +231,7 @@ async function runBatch(deps: ActivityDeps, input: BatchInput, ctx: Context, lon
  * The stored checkpoint was not this page's `since` (a cancelled page that committed anyway, or an
  * earlier run's activity): nothing was written, and the pillow carries on from the stored one.
  */
-function movedOutcome(since: string, stored: string, started: number): BatchOutcome {
+function movedOutcome(since: string, stored: string, started: number): SliceOutcome {
   return {
     since,
     lastSeq: stored,
