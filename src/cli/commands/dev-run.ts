@@ -17,12 +17,17 @@ import { startMetricsServer } from '../../metrics/metrics-server';
 import { startPillow } from '../../operations/start-pillow';
 import { taskQueue } from '../../temporal/connection-options';
 import { createLogger } from '../../logging';
+import { codecKeysFromEnv } from '../../codec/codec-keys';
+import { pillowtopDataConverter } from '../../codec/data-converter';
 
 import { CliError } from '../cli-error';
 import type { DevOptions } from './dev';
 
 export async function runDev(opts: DevOptions & { seedCount: number; perSecond: number }): Promise<void> {
   const log = createLogger({ component: 'dev' });
+  // payload encryption stays off in dev unless a key is set (PILLOWTOP_CODEC_KEY / _FILE)
+  const codecKeys = codecKeysFromEnv(process.env);
+  const dataConverter = pillowtopDataConverter(codecKeys);
   if (opts.fresh) rmSync(opts.dir, { recursive: true, force: true });
   console.error('pillowtop dev: starting Temporal, CouchDB (pouchdb-server) and PostgreSQL…');
   const stack = await startDevStack({ dir: opts.dir });
@@ -82,7 +87,7 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
     const queue = taskQueue();
     const worker = await startWorker({
       pillows,
-      temporal: { address: stack.temporal.address, namespace: 'default' },
+      temporal: { address: stack.temporal.address, namespace: 'default', ...(codecKeys ? { codecKeys } : {}) },
       taskQueue: queue,
       pool,
       metrics: metrics.metrics,
@@ -93,7 +98,7 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
 
     const connection = await Connection.connect({ address: stack.temporal.address });
     cleanups.push(() => connection.close());
-    const client = new Client({ connection });
+    const client = new Client({ connection, ...(dataConverter ? { dataConverter } : {}) });
     for (const name of registry.names()) await startPillow(client, registry.get(name), queue);
 
     const generator =

@@ -14,7 +14,7 @@ export function registerRetry(program: Command): void {
     )
     .action(async (name: string, docIds: string[]) => {
       await withOps([name], async (ctx) => {
-        const signalled = await retryNow(ctx.client, name, docIds);
+        const signalled = await retryNow(ctx.client, name, docIds, ctx.codecKeys);
         console.log(
           signalled.length === 0
             ? `no failing changes in pillow ${name}`
