@@ -1,0 +1,259 @@
+/**
+ * Payload encryption: with a codec key nothing a doc holds reaches Temporal in plaintext (payloads,
+ * failures, user metadata, retry workflow ids), and clients with the key read it all back; the codec
+ * server speaks Temporal's remote codec protocol over HTTP.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { setupSuite, eventually, type Suite } from './helpers/harness';
+import { caseDoc, writeDocs } from '../src/dev/demo-data';
+import { postgresTable } from '../src/processors/postgres-table';
+import { SinkUnavailableError } from '../src/processors/sink-unavailable';
+import { parseCodecKeys, type CodecKeys } from '../src/codec/codec-keys';
+import { EncryptionCodec } from '../src/codec/encryption-codec';
+import { pillowtopDataConverter } from '../src/codec/data-converter';
+import { startCodecServer } from '../src/codec/codec-server';
+import { isHashedRetryChangeId, retryChangeId } from '../src/temporal/retry-change-id';
+import { listRetryChanges, retryNow } from '../src/operations/retry-changes';
+import { startPillow } from '../src/operations/start-pillow';
+import { createRegistry } from '../src/config/pillow-registry';
+import { pillowWorkflowId } from '../src/workflows/ids';
+import { retryStatusQuery, statusQuery } from '../src/workflows/messages';
+import type { PillowDefinition } from '../src/config/pillow-definition';
+import type { Processor } from '../src/types';
+
+const newKeys = (ids: string[]): CodecKeys =>
+  parseCodecKeys(ids.map((id) => `${id}:${randomBytes(32).toString('base64')}`).join(','), 'test');
+
+describe('codec: nothing a doc holds reaches Temporal in plaintext', () => {
+  let s: Suite;
+  let codecClient: Client;
+  let connection: Connection;
+  const keys = newKeys(['t1']);
+  const name = 'sealed';
+  const secretId = 'secret-doc-id-7q9';
+  const secretAge = 'forty-two-secret';
+  const outageText = 'sink-refused-value-zebra-crossing-secret';
+  let outages = 0;
+  let sinkUp = false;
+
+  /** Throws SinkUnavailableError quoting a doc value until `sinkUp`: the batch activity fails with it. */
+  const flakySink: Processor = {
+    name: 'flakySink',
+    async processBatch(changes) {
+      const loud = changes.find((c) => c.doc?.outage_note);
+      if (loud && !sinkUp) {
+        outages += 1;
+        throw new SinkUnavailableError(`sink down while writing ${String(loud.doc?.outage_note)}`);
+      }
+    },
+  };
+
+  before(async () => {
+    s = await setupSuite('codec');
+    connection = await Connection.connect({ address: s.temporalAddress });
+    codecClient = new Client({ connection, dataConverter: pillowtopDataConverter(keys) });
+  });
+  after(async () => {
+    await connection?.close();
+    await s?.cleanup();
+  });
+
+  test('history, failures and user metadata carry no doc value; clients with the key read them', async () => {
+    const db = await s.couchDb('sealed');
+    const pillow: PillowDefinition = {
+      name,
+      source: { db },
+      filter: { docTypes: ['CommCareCase'] },
+      batchSize: 50,
+      retry: { attempts: 1, initialIntervalSeconds: 1, backoffCoefficient: 1, maxIntervalSeconds: 1 },
+      processors: [
+        postgresTable({
+          table: 'sealed_index',
+          columns: [
+            { name: 'domain', type: 'text', required: true },
+            { name: 'age', type: 'integer', expression: 'properties.age' },
+          ],
+        }),
+        flakySink,
+      ],
+    };
+    await s.startWorker([pillow], { codecKeys: keys });
+    const secretDoc = {
+      ...caseDoc(1),
+      _id: secretId,
+      properties: { ...(caseDoc(1).properties as Record<string, unknown>), age: secretAge },
+    };
+    await writeDocs(s.couchUrl, db, [caseDoc(2), secretDoc, { ...caseDoc(3), outage_note: outageText }]);
+    await startPillow(codecClient, createRegistry([pillow], { COUCH_URL: s.couchUrl }).get(name), s.taskQueue);
+
+    // an outage quoting a doc value fails batch activities; then the sink comes back
+    await eventually('an outage', async () => outages >= 2);
+    const failing = await eventually('status shows the outage', async () => {
+      const st = await codecClient.workflow.getHandle(pillowWorkflowId(name)).query(statusQuery);
+      return st.lastError?.includes(outageText) ? st : null;
+    });
+    assert.equal(failing!.status, 'failing');
+    sinkUp = true;
+
+    // the bad doc goes to a retryChange workflow whose id hides the doc id
+    const retryId = retryChangeId(name, secretId, keys);
+    assert.ok(isHashedRetryChangeId(retryId), retryId);
+    assert.ok(!retryId.includes(secretId));
+    const retry = await eventually('retry workflow parked', async () => {
+      const st = await codecClient.workflow
+        .getHandle(retryId)
+        .query(retryStatusQuery)
+        .catch(() => null);
+      return st?.state === 'parked' ? st : null;
+    });
+    assert.equal(retry!.docId, secretId);
+    assert.match(retry!.lastError ?? '', new RegExp(secretAge));
+    const status = await eventually('pillow caught up', async () => {
+      const st = await codecClient.workflow.getHandle(pillowWorkflowId(name)).query(statusQuery);
+      return st.processed >= 2 && st.status !== 'failing' ? st : null;
+    });
+    assert.match(status!.lastError ?? '', new RegExp(`doc ${secretId}: .*${secretAge}`));
+
+    // `pillowtop errors` and `retry` find it by the real doc id
+    const rows = await listRetryChanges(codecClient, [name]);
+    assert.deepEqual(
+      rows.map((r) => [r.docId, r.workflowId]),
+      [[secretId, retryId]],
+    );
+    assert.deepEqual(await retryNow(codecClient, name, [secretId], keys), [retryId]);
+
+    // the raw server, read without the codec: histories of every run, descriptions, queries
+    const plain = new Client({ connection });
+    const runs = (await eventually('visibility lists both', async () => {
+      const found: { workflowId: string; runId: string }[] = [];
+      for await (const w of plain.workflow.list({ query: `TaskQueue="${s.taskQueue}"` }))
+        found.push({ workflowId: w.workflowId, runId: w.runId });
+      return found.some((r) => r.workflowId === retryId) && found.some((r) => r.workflowId === pillowWorkflowId(name))
+        ? found
+        : null;
+    }))!;
+    const texts: string[] = [];
+    let failureSeen = false;
+    for (const run of runs) {
+      const history = await plain.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      texts.push(Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1'));
+      for (const e of history.events ?? []) {
+        const failure = e.activityTaskFailedEventAttributes?.failure;
+        if (!failure) continue;
+        // encoded: the message is a placeholder and the real one decrypts from encodedAttributes
+        assert.equal(failure.message, 'Encoded failure');
+        const [decoded] = await new EncryptionCodec(keys).decode([failure.encodedAttributes as Payload]);
+        const attrs = defaultPayloadConverter.fromPayload<{ message: string }>(decoded);
+        if (attrs.message.includes(outageText)) failureSeen = true;
+      }
+      const desc = await connection.workflowService.describeWorkflowExecution({
+        namespace: 'default',
+        execution: { workflowId: run.workflowId, runId: run.runId },
+      });
+      texts.push(
+        Buffer.from(temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse.encode(desc).finish()).toString(
+          'latin1',
+        ),
+      );
+    }
+    for (const workflowId of [pillowWorkflowId(name), retryId])
+      for (const queryType of ['status', '__temporal_workflow_metadata']) {
+        const res = await connection.workflowService.queryWorkflow({
+          namespace: 'default',
+          execution: { workflowId },
+          query: { queryType },
+        });
+        texts.push(
+          Buffer.from(temporal.api.workflowservice.v1.QueryWorkflowResponse.encode(res).finish()).toString('latin1'),
+        );
+      }
+    assert.ok(failureSeen, 'an ActivityTaskFailed event whose decrypted failure quotes the outage');
+    const raw = texts.join('\n');
+    for (const secret of [secretId, secretAge, outageText, 'invalid input syntax', 'not an integer'])
+      assert.ok(!raw.includes(secret), `"${secret}" appears in plaintext on the Temporal server`);
+    // and the scan could see plaintext: the pillow's name and the workflow ids are there
+    assert.ok(raw.includes(pillowWorkflowId(name)));
+  });
+});
+
+describe('codec server', () => {
+  const keys = newKeys(['new', 'old']);
+  let url: string;
+  let close: () => Promise<void>;
+  before(async () => {
+    ({ url, close } = await startCodecServer({
+      keys,
+      port: 0,
+      host: '127.0.0.1',
+      corsOrigins: ['http://localhost:8233'],
+    }));
+  });
+  after(() => close?.());
+
+  const json = (p: Payload) => ({
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
+    data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+  });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  test('/encode then /decode gives the payloads back; the encoded ones name the current key', async () => {
+    const original = defaultPayloadConverter.toPayload({ age: 'forty-two-secret' });
+    const enc = await post('/encode', { payloads: [json(original)] });
+    assert.equal(enc.status, 200);
+    const encoded = (await enc.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
+    const meta = encoded.payloads[0].metadata;
+    assert.equal(Buffer.from(meta.encoding, 'base64').toString(), 'binary/encrypted');
+    assert.equal(Buffer.from(meta['encryption-key-id'], 'base64').toString(), 'new');
+    assert.ok(!Buffer.from(encoded.payloads[0].data, 'base64').toString('latin1').includes('forty-two'));
+    const dec = await post('/default/decode', encoded);
+    assert.equal(dec.status, 200);
+    assert.deepEqual(await dec.json(), { payloads: [json(original)] });
+    // a payload encrypted with the older key still decodes
+    const byOld = parseCodecKeys(
+      `old:${keys.byId.get('old')!.toString('base64')},new:${keys.byId.get('new')!.toString('base64')}`,
+      'test',
+    );
+    const [oldPayload] = await new EncryptionCodec(byOld).encode([original]);
+    const decOld = await post('/decode', { payloads: [json(oldPayload)] });
+    assert.deepEqual(await decOld.json(), { payloads: [json(original)] });
+  });
+
+  test('CORS preflight answers the Web UI origin, and only it', async () => {
+    const pre = await fetch(`${url}/decode`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:8233',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace',
+      },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'http://localhost:8233');
+    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /X-Namespace/i);
+    assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
+    const other = await fetch(`${url}/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example' } });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('a payload under an unknown key id is a 400 naming the id', async () => {
+    const [foreign] = await new EncryptionCodec(newKeys(['gone-2025'])).encode([defaultPayloadConverter.toPayload(1)]);
+    const res = await post('/decode', { payloads: [json(foreign)] });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { error: string };
+    assert.match(body.error, /key "gone-2025".*not configured/);
+    const bad = await post('/decode', { nope: 1 });
+    assert.equal(bad.status, 400);
+  });
+});
