@@ -13,11 +13,11 @@ import { setupSuite, eventually, type Suite } from './helpers/harness';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresTable } from '../src/processors/postgres-table';
 import { SinkUnavailableError } from '../src/processors/sink-unavailable';
-import { parseCodecKeys, type CodecKeys } from '../src/codec/codec-keys';
+import { codecKeysFromEnv, keyFingerprint, parseCodecKeys, type CodecKeys } from '../src/codec/codec-keys';
 import { EncryptionCodec } from '../src/codec/encryption-codec';
 import { pillowtopDataConverter } from '../src/codec/data-converter';
 import { startCodecServer } from '../src/codec/codec-server';
-import { isHashedRetryChangeId, retryChangeId } from '../src/temporal/retry-change-id';
+import { isHashedRetryChangeId, retryChangeId, retryChangeIdCandidates } from '../src/temporal/retry-change-id';
 import { listRetryChanges, retryNow } from '../src/operations/retry-changes';
 import { startPillow } from '../src/operations/start-pillow';
 import { createRegistry } from '../src/config/pillow-registry';
@@ -255,5 +255,51 @@ describe('codec server', () => {
     assert.match(body.error, /key "gone-2025".*not configured/);
     const bad = await post('/decode', { nope: 1 });
     assert.equal(bad.status, 400);
+  });
+});
+
+describe('codec keys and hashed retry ids', () => {
+  const key = randomBytes(32);
+  test('keys in base64 or hex, with or without an id; the first encrypts', () => {
+    const keys = parseCodecKeys(`# comment\n2026:${key.toString('hex')}\n${key.toString('base64')}`, 'X');
+    assert.equal(keys.current.id, '2026');
+    assert.deepEqual([...keys.byId.keys()], ['2026', keyFingerprint(key)]);
+    assert.ok(keys.byId.get(keyFingerprint(key))!.equals(key));
+    assert.deepEqual(parseCodecKeys(`a:${key.toString('base64')}, b:${key.toString('hex')}`, 'X').current.id, 'a');
+  });
+  test('mistakes are one line naming the variable, never the key', () => {
+    assert.throws(
+      () => parseCodecKeys('short', 'PILLOWTOP_CODEC_KEY'),
+      /PILLOWTOP_CODEC_KEY: entry 1: a key must be 32 bytes/,
+    );
+    assert.throws(() => parseCodecKeys(`a:${key.toString('hex')},a:${key.toString('hex')}`, 'X'), /"a" appears twice/);
+    assert.throws(() => parseCodecKeys(`bad id:${key.toString('hex')}`, 'X'), /key id "bad id"/);
+    assert.throws(() => parseCodecKeys(' \n# only a comment', 'X'), /holds no key/);
+    assert.throws(
+      () => codecKeysFromEnv({ PILLOWTOP_CODEC_KEY: key.toString('hex'), PILLOWTOP_CODEC_KEY_FILE: '/x' }),
+      /not both/,
+    );
+    assert.equal(codecKeysFromEnv({ PILLOWTOP_CODEC_KEY: '' }), null);
+    try {
+      parseCodecKeys(`a:${key.toString('hex').slice(2)}`, 'X');
+    } catch (err) {
+      assert.ok(!(err as Error).message.includes(key.toString('hex').slice(2)));
+    }
+  });
+  test('a keyed hash replaces the doc id; every id a running retry may have is a candidate', () => {
+    const keys = parseCodecKeys(`new:${randomBytes(32).toString('hex')},old:${key.toString('hex')}`, 'X');
+    const id = retryChangeId('cases', 'doc-1', keys);
+    assert.match(id, /^pillow\/cases\/change\/h-[a-z2-7]{32}$/);
+    assert.equal(retryChangeId('cases', 'doc-1', keys), id, 'stable');
+    assert.notEqual(retryChangeId('cases', 'doc-2', keys), id);
+    assert.notEqual(retryChangeId('other', 'doc-1', keys), id.replace('cases', 'other'));
+    assert.equal(retryChangeId('cases', 'doc-1', null), 'pillow/cases/change/doc-1', 'without a key: as before');
+    const old = parseCodecKeys(`old:${key.toString('hex')}`, 'X');
+    assert.deepEqual(retryChangeIdCandidates('cases', 'doc-1', keys), [
+      id,
+      retryChangeId('cases', 'doc-1', old),
+      'pillow/cases/change/doc-1',
+    ]);
+    assert.deepEqual(retryChangeIdCandidates('cases', 'doc-1', null), ['pillow/cases/change/doc-1']);
   });
 });

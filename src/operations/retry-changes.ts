@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { retryChangeIdCandidates } from '../temporal/retry-change-id';
+import { isHashedRetryChangeId, retryChangeIdCandidates } from '../temporal/retry-change-id';
 import type { CodecKeys } from '../codec/codec-keys';
 import { retryNowSignal, retryStatusQuery } from '../workflows/messages';
 import { RETRY_CHANGE_WORKFLOW_TYPE } from '../workflows/ids';
@@ -61,7 +61,8 @@ async function describeRetryChange(client: Client, workflowId: string): Promise<
     const [, pillow = '', docId = workflowId] = /^pillow\/([^/]+)\/change\/(.*)$/.exec(workflowId) ?? [];
     return {
       pillow,
-      docId,
+      // a hashed id (codec key configured) says nothing of the doc: its id is in the status it did not give
+      docId: isHashedRetryChangeId(workflowId) ? '(unknown: hashed id)' : docId,
       workflowId,
       state: 'unknown',
       attempts: null,
