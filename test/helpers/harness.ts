@@ -61,7 +61,7 @@ let counter = 0;
 
 let encodedBundle: Promise<{ code: string }> | null = null;
 /** The workflow bundle a worker with codec keys runs: failures from workflow code are encoded too (built once). */
-function encodedFailureBundle(): Promise<{ code: string }> {
+export function encodedFailureBundle(): Promise<{ code: string }> {
   encodedBundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
     failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH,
