@@ -25,6 +25,21 @@ import { pillowWorkflowId } from '../src/workflows/ids';
 import { retryStatusQuery, statusQuery } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Processor } from '../src/types';
+import { runPillowtop, spawnPillowtop } from './helpers/pillowtop-cli';
+
+describe('pillowtop codec-key and codec-server commands', () => {
+  test('codec-key prints a key the codec reads; codec-server without a key says so', async () => {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME };
+    const made = await runPillowtop(['codec-key', '--id', '2026-11'], env);
+    assert.equal(made.code, 0, made.stderr);
+    const keys = parseCodecKeys(made.stdout.trim(), 'codec-key output');
+    assert.equal(keys.current.id, '2026-11');
+    assert.equal(keys.current.key.length, 32);
+    const noKey = await runPillowtop(['codec-server'], env);
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.stderr, /no codec key: set PILLOWTOP_CODEC_KEY or PILLOWTOP_CODEC_KEY_FILE/);
+  });
+});
 
 const newKeys = (ids: string[]): CodecKeys =>
   parseCodecKeys(ids.map((id) => `${id}:${randomBytes(32).toString('base64')}`).join(','), 'test');
@@ -178,6 +193,43 @@ describe('codec: nothing a doc holds reaches Temporal in plaintext', () => {
       assert.ok(!raw.includes(secret), `"${secret}" appears in plaintext on the Temporal server`);
     // and the scan could see plaintext: the pillow's name and the workflow ids are there
     assert.ok(raw.includes(pillowWorkflowId(name)));
+
+    // the Temporal CLI reads them through `pillowtop codec-server`, and only through it
+    const keyEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PILLOWTOP_CODEC_KEY: `t1:${keys.current.key.toString('base64')}`,
+    };
+    const server = spawnPillowtop(['codec-server', '--port', '0'], keyEnv);
+    try {
+      const url = (await eventually(
+        'codec server listening',
+        async () => /codec server on (http:\/\/\S+)/.exec(server.out())?.[1] ?? null,
+      ))!;
+      const query = ['workflow', 'query', '--workflow-id', pillowWorkflowId(name), '--type', 'status'];
+      assert.match(await s.temporalCli([...query, '--codec-endpoint', url]), new RegExp(secretAge));
+      const withoutCodec = await s.temporalCli(query).catch((err: Error) => err.message);
+      assert.ok(!withoutCodec.includes(secretAge), withoutCodec);
+      const shown = await s.temporalCli([
+        'workflow',
+        'show',
+        '--workflow-id',
+        retryId,
+        '--output',
+        'json',
+        '--codec-endpoint',
+        url,
+      ]);
+      // `-o json` prints decoded payloads as base64 json/plain
+      const data = [...shown.matchAll(/"data": "([^"]*)"/g)].map((m) => Buffer.from(m[1], 'base64').toString());
+      assert.ok(
+        data.some((d) => d.includes(`"docId":"${secretId}"`)),
+        'the retry workflow input, decoded',
+      );
+    } finally {
+      server.kill('SIGTERM');
+      assert.equal(await server.exit, 0, server.err());
+    }
   });
 });
 
@@ -253,8 +305,10 @@ describe('codec server', () => {
     assert.equal(res.status, 400);
     const body = (await res.json()) as { error: string };
     assert.match(body.error, /key "gone-2025".*not configured/);
-    const bad = await post('/decode', { nope: 1 });
+    const bad = await post('/decode', { payloads: 'nope' });
     assert.equal(bad.status, 400);
+    // protojson leaves an empty list out
+    assert.deepEqual(await (await post('/encode', {})).json(), { payloads: [] });
   });
 });
 

@@ -97,7 +97,10 @@ function parsePayloads(body: string): Payload[] {
   } catch {
     throw new RequestError('body is not JSON: expected {"payloads": [...]}');
   }
-  const payloads = (parsed as { payloads?: unknown })?.payloads;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new RequestError('body must be {"payloads": [...]}');
+  // protojson (the Go SDK, the Temporal CLI) leaves an empty list out: `{}` is no payloads
+  const payloads = (parsed as { payloads?: unknown }).payloads ?? [];
   if (!Array.isArray(payloads)) throw new RequestError('body must be {"payloads": [...]}');
   return payloads.map((p: { metadata?: Record<string, string>; data?: string }, i) => {
     if (typeof p !== 'object' || p === null) throw new RequestError(`payloads[${i}] is not an object`);
