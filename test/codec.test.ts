@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -25,7 +26,7 @@ import { pillowWorkflowId } from '../src/workflows/ids';
 import { retryStatusQuery, statusQuery } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Processor } from '../src/types';
-import { runPillowtop, spawnPillowtop } from './helpers/pillowtop-cli';
+import { ROOT, runPillowtop, spawnPillowtop } from './helpers/pillowtop-cli';
 
 describe('pillowtop codec-key and codec-server commands', () => {
   test('codec-key prints a key the codec reads; codec-server without a key says so', async () => {
@@ -141,6 +142,34 @@ describe('codec: nothing a doc holds reaches Temporal in plaintext', () => {
       [[secretId, retryId]],
     );
     assert.deepEqual(await retryNow(codecClient, name, [secretId], keys), [retryId]);
+    // the same from the CLI, with the key from the environment; without it, nothing of the doc shows
+    const cliEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: s.temporalAddress,
+      PILLOWTOP_TASK_QUEUE: s.taskQueue,
+      PILLOWTOP_CONFIG: path.join(ROOT, 'test', 'fixtures', 'codec.config.ts'),
+      CODEC_COUCH_DB: db,
+      COUCH_URL: s.couchUrl,
+    };
+    const keyed = { ...cliEnv, PILLOWTOP_CODEC_KEY: `t1:${keys.current.key.toString('base64')}` };
+    const errors = await runPillowtop(['errors', name, '--json'], keyed);
+    assert.equal(errors.code, 0, errors.stderr);
+    const listed = (JSON.parse(errors.stdout) as { changes: { docId: string; lastError: string }[] }).changes;
+    assert.deepEqual(
+      listed.map((c) => c.docId),
+      [secretId],
+    );
+    assert.match(listed[0].lastError, new RegExp(secretAge));
+    const retried = await runPillowtop(['retry', name, secretId], keyed);
+    assert.equal(retried.code, 0, retried.stderr);
+    const blind = await runPillowtop(['errors', name, '--json'], cliEnv);
+    assert.equal(blind.code, 0, blind.stderr);
+    assert.equal(
+      (JSON.parse(blind.stdout) as { changes: { docId: string }[] }).changes[0].docId,
+      '(unknown: hashed id)',
+    );
+    assert.ok(!blind.stdout.includes(secretId) && !blind.stdout.includes(secretAge), blind.stdout);
 
     // the raw server, read without the codec: histories of every run, descriptions, queries
     const plain = new Client({ connection });
