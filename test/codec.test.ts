@@ -23,7 +23,7 @@ import { listRetryChanges, retryNow } from '../src/operations/retry-changes';
 import { startPillow } from '../src/operations/start-pillow';
 import { createRegistry } from '../src/config/pillow-registry';
 import { pillowWorkflowId } from '../src/workflows/ids';
-import { retryStatusQuery, statusQuery } from '../src/workflows/messages';
+import { changeFailedSignal, retryStatusQuery, statusQuery } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Processor } from '../src/types';
 import { ROOT, runPillowtop, spawnPillowtop } from './helpers/pillowtop-cli';
@@ -384,5 +384,56 @@ describe('codec keys and hashed retry ids', () => {
       'pillow/cases/change/doc-1',
     ]);
     assert.deepEqual(retryChangeIdCandidates('cases', 'doc-1', null), ['pillow/cases/change/doc-1']);
+  });
+});
+
+describe('codec: retry workflows started before the key keep working', () => {
+  let s: Suite;
+  let connection: Connection;
+  const keys = newKeys(['k2']);
+  const name = 'rekeyed';
+
+  before(async () => {
+    s = await setupSuite('rekeyed');
+    connection = await Connection.connect({ address: s.temporalAddress });
+  });
+  after(async () => {
+    await connection?.close();
+    await s?.cleanup();
+  });
+
+  test('a doc failing again joins its plain-id retry workflow; retry finds it by doc id', async () => {
+    const db = await s.couchDb('rekeyed');
+    const pillow: PillowDefinition = {
+      name,
+      source: { db },
+      retry: { attempts: 1, initialIntervalSeconds: 1, backoffCoefficient: 1, maxIntervalSeconds: 1 },
+      processors: [
+        postgresTable({ table: 'rekeyed_index', columns: [{ name: 'age', type: 'integer', expression: 'age' }] }),
+      ],
+    };
+    await s.startWorker([pillow], { codecKeys: keys });
+    // what a worker without a key started earlier: the plain id, plain payloads
+    const plainId = retryChangeId(name, 'old-doc', null);
+    const before = { id: 'old-doc', seq: '0', error: 'an error from before the key' };
+    await s.client.workflow.signalWithStart('retryChange', {
+      workflowId: plainId,
+      taskQueue: s.taskQueue,
+      args: [{ pillow: name, docId: 'old-doc', seq: '0', error: before.error }],
+      signal: changeFailedSignal,
+      signalArgs: [before],
+    });
+    const codecClient = new Client({ connection, dataConverter: pillowtopDataConverter(keys) });
+    await writeDocs(s.couchUrl, db, [{ _id: 'old-doc', age: 'forty-one-again' }]);
+    await startPillow(codecClient, createRegistry([pillow], { COUCH_URL: s.couchUrl }).get(name), s.taskQueue);
+    const st = await eventually('the old workflow told of the new failure', async () => {
+      const r = await codecClient.workflow.getHandle(plainId).query(retryStatusQuery);
+      return r.lastError?.includes('forty-one-again') ? r : null;
+    });
+    assert.equal(st!.docId, 'old-doc');
+    await assert.rejects(codecClient.workflow.getHandle(retryChangeId(name, 'old-doc', keys)).describe(), {
+      name: 'WorkflowNotFoundError',
+    });
+    assert.deepEqual(await retryNow(codecClient, name, ['old-doc'], keys), [plainId]);
   });
 });
