@@ -83,6 +83,34 @@ test('without devDependencies, `pillowtop worker` starts from dist/ and polls', 
   }
 });
 
+test('without devDependencies, a worker with a codec key bundles the encoded failure converter from dist/', async () => {
+  const worker = spawnPillowtop(
+    ['worker'],
+    production({
+      TEMPORAL_ADDRESS: testEnv('PILLOWTOP_TEST_TEMPORAL_ADDRESS'),
+      PILLOWTOP_TASK_QUEUE: `build-codec-${process.pid}-${Date.now().toString(36)}`,
+      COUCH_URL: testEnv('PILLOWTOP_TEST_COUCH_URL'),
+      DATABASE_URL: testEnv('PILLOWTOP_TEST_DATABASE_URL'),
+      PILLOWTOP_METRICS_PORT: '0',
+      PILLOWTOP_LOG_LEVEL: 'info',
+      PILLOWTOP_CODEC_KEY: `build:${Buffer.alloc(32, 7).toString('base64')}`,
+    }),
+  );
+  try {
+    await eventually(
+      'the compiled worker with a key polls',
+      async () => {
+        if (worker.exitCode !== null) throw new Error(`worker exited: ${worker.err().slice(-1500)}`);
+        return /"worker started"/.test(worker.err());
+      },
+      120_000,
+    );
+  } finally {
+    worker.kill('SIGTERM');
+    assert.equal(await worker.exit, 0, worker.err().slice(-1500));
+  }
+});
+
 // Known advisories of packages that were in the production tree through pouchdb-server, checked by
 // hand (`npm audit` cannot reach its endpoint here): none may come back into `npm ci --omit=dev`.
 const ADVISORIES: { name: string; advisory: string; fixedIn: string }[] = [

@@ -151,12 +151,12 @@ test('credentials come from .env only: no defaults in the YAML, every variable i
     [...declared].sort(),
     '.env.example declares exactly what docker-compose.yml uses',
   );
-  for (const m of example.matchAll(/^([A-Z0-9_]*PASSWORD[A-Z0-9_]*)=(.*)$/gm))
+  for (const m of example.matchAll(/^([A-Z0-9_]*(?:PASSWORD|_KEY)[A-Z0-9_]*)=(.*)$/gm))
     assert.equal(m[2], '', `.env.example leaves ${m[1]} for the user to set`);
   // any value that holds a secret is interpolated, never written here
   for (const [name, s] of Object.entries(services))
     for (const [key, value] of Object.entries(s.environment ?? {})) {
-      if (/PASSWORD|SECRET|_PWD|API_KEY/.test(key)) assert.match(String(value), /^\$\{/, `${name}.${key}`);
+      if (/PASSWORD|SECRET|_PWD|API_KEY|CODEC_KEY/.test(key)) assert.match(String(value), /^\$\{/, `${name}.${key}`);
       if (/:\/\/[^/]*@/.test(String(value)))
         assert.match(String(value), /:\/\/[^/@]*\$\{[^/@]*@/, `${name}.${key}: URL credentials from .env`);
     }
@@ -175,7 +175,7 @@ test('closed by default: only browser ports, on 127.0.0.1; Grafana without anony
       (published[name] ??= []).push(port);
     }
   }
-  assert.deepEqual(Object.keys(published).sort(), ['couchdb', 'grafana', 'prometheus', 'temporal-ui']);
+  assert.deepEqual(Object.keys(published).sort(), ['codec-server', 'couchdb', 'grafana', 'prometheus', 'temporal-ui']);
   assert.equal(services.grafana.environment?.GF_AUTH_ANONYMOUS_ENABLED, 'false');
   assert.ok(services.grafana.environment?.GF_SECURITY_ADMIN_PASSWORD);
   // pillowtop connects as its own role, not as the server's superuser or Temporal's
@@ -197,7 +197,7 @@ test("the workers' environment is what pillowtop reads", () => {
     });
   for (const file of walk(path.join(root, 'src')))
     for (const m of readFileSync(file, 'utf8').matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)) read.add(m[1]);
-  for (const name of ['worker', 'pillowtop-setup']) {
+  for (const name of ['worker', 'pillowtop-setup', 'codec-server']) {
     const env = services[name].environment ?? {};
     for (const key of Object.keys(env)) assert.ok(read.has(key), `${name}: pillowtop reads ${key}`);
   }

@@ -3,11 +3,25 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { setupSuite, eventually, testEnv, type Suite } from './helpers/harness';
+import { encodedFailureBundle, setupSuite, eventually, testEnv, type Suite } from './helpers/harness';
 import { OPS_CONFIG, ROOT, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
 import { loadConfig } from '../src/config/load-config';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import type { PillowStatusRow } from '../src/operations/pillow-status';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server';
+import { freePort } from '../src/dev/ports';
+import { parseCodecKeys } from '../src/codec/codec-keys';
+import { pillowtopDataConverter } from '../src/codec/data-converter';
+import { startCodecServer, type RunningCodecServer } from '../src/codec/codec-server';
+import { startWorker, type RunningWorker } from '../src/worker/start-worker';
+import { startPillow } from '../src/operations/start-pillow';
+import { createRegistry } from '../src/config/pillow-registry';
+import { postgresTable } from '../src/processors/postgres-table';
+import { silentLogger } from '../src/logging';
+import { statusQuery } from '../src/workflows/messages';
+import type { PillowDefinition } from '../src/config/pillow-definition';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -132,3 +146,115 @@ describe('the Temporal Web UI reads like a pillowtop dashboard', () => {
     assert.match(text, /processed 25 · failed 0/);
   });
 });
+
+describe('the Web UI decrypts through pillowtop codec-server', () => {
+  let s: Suite;
+  let browser: Browser | undefined;
+  let page: Page;
+  let server: TemporalDevServer | undefined;
+  let codec: RunningCodecServer | undefined;
+  let worker: RunningWorker | undefined;
+  let connection: Connection | undefined;
+  const keys = parseCodecKeys(`ui:${randomBytes(32).toString('base64')}`, 'test');
+  const name = 'sealed_ui';
+
+  before(async () => {
+    s = await setupSuite('webuicodec');
+    const uiPort = await freePort();
+    codec = await startCodecServer({
+      keys,
+      port: 0,
+      host: '127.0.0.1',
+      corsOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+    });
+    server = await startTemporalDevServer({ dir: testEnv('PILLOWTOP_TEST_DIR'), uiPort, uiCodecEndpoint: codec.url });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1200 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await worker?.stop();
+    await connection?.close();
+    await server?.stop();
+    await codec?.close();
+    await s?.cleanup();
+  });
+
+  test('current details and summary of a pillow run with a key show decoded in the UI', async () => {
+    const db = await s.couchDb('webuicodec');
+    const pillow: PillowDefinition = {
+      name,
+      source: { db },
+      filter: { docTypes: ['CommCareCase'] },
+      retry: { attempts: 1, initialIntervalSeconds: 1, backoffCoefficient: 1, maxIntervalSeconds: 1 },
+      processors: [
+        postgresTable({
+          table: 'sealed_ui_index',
+          columns: [{ name: 'age', type: 'integer', expression: 'properties.age' }],
+        }),
+      ],
+    };
+    worker = await startWorker({
+      pillows: [pillow],
+      temporal: { address: server!.address, namespace: 'default', codecKeys: keys },
+      taskQueue: s.taskQueue,
+      pool: s.pool,
+      log: silentLogger,
+      workflowBundle: await encodedFailureBundle(),
+      env: { ...process.env, COUCH_URL: s.couchUrl },
+    });
+    const bad = caseDoc(7);
+    await writeDocs(s.couchUrl, db, [
+      caseDoc(1),
+      { ...bad, properties: { ...(bad.properties as Record<string, unknown>), age: 'forty-two-secret' } },
+    ]);
+    connection = await Connection.connect({ address: server!.address });
+    const client = new Client({ connection, dataConverter: pillowtopDataConverter(keys) });
+    const [started] = await startPillow(
+      client,
+      createRegistry([pillow], { COUCH_URL: s.couchUrl }).get(name),
+      s.taskQueue,
+    );
+    await eventually('the failure in the status', async () => {
+      const st = await client.workflow.getHandle(started.workflowId).query(statusQuery);
+      return st.lastError?.includes('forty-two-secret') && st.status !== 'failing';
+    });
+
+    const ui = server!.uiUrl!;
+    await page.goto(
+      `${ui}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}/${started.runId}/history`,
+    );
+    try {
+      await page
+        .getByRole('tab', { name: 'User Metadata' })
+        .or(page.getByText('User Metadata', { exact: true }))
+        .first()
+        .click();
+      const text = await eventually(
+        'decoded summary and current details on the page',
+        async () => {
+          const parts = await Promise.all(page.frames().map((f) => f.innerText('body').catch(() => '')));
+          const all = parts.join('\n');
+          return all.includes(`pillow ${name}: `) && all.includes('forty-two-secret') ? all : null;
+        },
+        30_000,
+      );
+      await artifact(page, 'web-ui-codec-pillow');
+      assert.match(text!, /last error: doc case-00000007: .*forty-two-secret/);
+    } catch (err) {
+      await artifact(page, 'web-ui-codec-failure').catch(() => undefined);
+      throw err;
+    }
+  });
+});
+
+/** Saves what the browser shows, for a person to look at (and to see why a check failed). */
+async function artifact(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const parts = await Promise.all(page.frames().map((f) => f.innerText('body').catch(() => '')));
+  writeFileSync(path.join(ARTIFACTS, `${name}.txt`), parts.join('\n'));
+}

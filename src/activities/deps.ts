@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { PillowRegistry } from '../config/pillow-registry';
 import type { PillowMetrics } from '../metrics/pillow-metrics';
 import type { Logger } from '../types';
+import type { CodecKeys } from '../codec/codec-keys';
 
 /** What the activities need from the outside world; tests hand in real servers. */
 export interface ActivityDeps {
@@ -13,6 +14,8 @@ export interface ActivityDeps {
   temporal: Client;
   /** Whether PillowName / PillowStatus are registered on the namespace. */
   searchAttributes: boolean;
+  /** Payload encryption keys: retry workflow ids then hash the doc id (retry-change-id.ts). */
+  codecKeys?: CodecKeys | null;
   metrics: PillowMetrics;
   log: Logger;
   /** The worker's Temporal identity, named when a task is left to another worker. */

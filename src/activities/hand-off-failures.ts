@@ -1,7 +1,7 @@
 import type { ActivityDeps } from './deps';
 import type { RetryChangeInput } from '../workflows/types';
 import { RETRY_CHANGE_WORKFLOW_TYPE } from '../workflows/ids';
-import { retryChangeId } from '../temporal/retry-change-id';
+import { retryChangeId, retryChangeIdCandidates } from '../temporal/retry-change-id';
 import { changeFailedSignal, changeResolvedSignal } from '../workflows/messages';
 import { countFailingDocs, markHandedOff, unhandedFailingDocs, type FailingDoc } from '../postgres/failing-docs';
 import { errorText } from '../processors/doc-error';
@@ -55,14 +55,30 @@ export function handOffUnfinished(pillow: string): boolean {
   return unfinished.has(pillow);
 }
 
-function startRetry(deps: ActivityDeps, pillow: string, taskQueue: string, doc: FailingDoc) {
+async function startRetry(deps: ActivityDeps, pillow: string, taskQueue: string, doc: FailingDoc) {
+  const failure = { id: doc.docId, seq: doc.seq, error: doc.error };
+  // with a codec key, a retry workflow started before a rotation (or before the key) has another id:
+  // a running one is told of the new failure rather than a second one started
+  for (const workflowId of retryChangeIdCandidates(pillow, doc.docId, deps.codecKeys).slice(1)) {
+    const told = await deps.temporal.workflow
+      .getHandle(workflowId)
+      .signal(changeFailedSignal, failure)
+      .then(
+        () => true,
+        (err: Error) => {
+          if (err.name === 'WorkflowNotFoundError') return false;
+          throw err;
+        },
+      );
+    if (told) return;
+  }
   const input: RetryChangeInput = { pillow, docId: doc.docId, seq: doc.seq, error: doc.error };
   return deps.temporal.workflow.signalWithStart(RETRY_CHANGE_WORKFLOW_TYPE, {
-    workflowId: retryChangeId(pillow, doc.docId),
+    workflowId: retryChangeId(pillow, doc.docId, deps.codecKeys),
     taskQueue,
     args: [input],
     signal: changeFailedSignal,
-    signalArgs: [{ id: doc.docId, seq: doc.seq, error: doc.error }],
+    signalArgs: [failure],
     staticSummary: `${pillow}: doc ${doc.docId.length > 100 ? doc.docId.slice(0, 100) + '…' : doc.docId} failed`,
     ...(deps.searchAttributes ? { searchAttributes: { PillowName: [pillow], PillowStatus: ['retrying'] } } : {}),
   });
@@ -72,19 +88,21 @@ function startRetry(deps: ActivityDeps, pillow: string, taskQueue: string, doc: 
 export async function signalResolved(deps: ActivityDeps, pillow: string, docIds: string[]): Promise<void> {
   if (docIds.length === 0) return;
   await Promise.allSettled(
-    docIds.map((id) =>
-      deps.temporal.workflow
-        .getHandle(retryChangeId(pillow, id))
-        .signal(changeResolvedSignal)
-        .catch((err: Error) => {
-          // already finished or never started: nothing left to tell it; otherwise its own retry resolves it
-          if (err.name !== 'WorkflowNotFoundError')
-            deps.log.warn('could not tell a retry workflow its doc went through', {
-              pillow,
-              docId: id,
-              error: errorText(err),
-            });
-        }),
+    docIds.flatMap((id) =>
+      retryChangeIdCandidates(pillow, id, deps.codecKeys).map((workflowId) =>
+        deps.temporal.workflow
+          .getHandle(workflowId)
+          .signal(changeResolvedSignal)
+          .catch((err: Error) => {
+            // already finished or never started: nothing left to tell it; otherwise its own retry resolves it
+            if (err.name !== 'WorkflowNotFoundError')
+              deps.log.warn('could not tell a retry workflow its doc went through', {
+                pillow,
+                docId: id,
+                error: errorText(err),
+              });
+          }),
+      ),
     ),
   );
   deps.metrics.parked(pillow, await countFailingDocs(deps.pool, pillow).catch(() => 0));

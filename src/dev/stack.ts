@@ -20,6 +20,8 @@ export interface DevStackOptions {
   persistent?: boolean;
   /** Database created on the PostgreSQL server for pillowtop's tables. @default pillowtop_dev */
   database?: string;
+  /** The Web UI decodes payloads through this codec endpoint (when a codec key is set). */
+  uiCodecEndpoint?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -42,6 +44,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
         dir: opts.dir,
         port: temporalPort,
         uiPort,
+        ...(opts.uiCodecEndpoint ? { uiCodecEndpoint: opts.uiCodecEndpoint } : {}),
         ...(opts.persistent === false ? {} : { dbFile: `${opts.dir}/temporal.db` }),
         env,
       }).then((s) => (started.push(s), s)),

@@ -19,6 +19,8 @@ export interface TemporalDevServerOptions {
   headless?: boolean;
   /** Keep workflows in `<dir>/temporal.db` across restarts. */
   dbFile?: string;
+  /** The Web UI decodes payloads through this remote codec endpoint (`pillowtop codec-server`). */
+  uiCodecEndpoint?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -32,6 +34,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   if (uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   // more history per run before continue-as-new is suggested is fine; keep server defaults otherwise
   const proc = spawnManaged(cli, args, path.join(opts.dir, `temporal-${port}.log`));

@@ -5,6 +5,7 @@ import type { ResolvedPillow } from '../config/pillow-definition';
 import { connectClient } from '../cli/temporal-client';
 import { taskQueue, temporalSettings } from '../temporal/connection-options';
 import { pillowWorkflowId } from '../workflows/ids';
+import type { CodecKeys } from '../codec/codec-keys';
 
 /** What an operator command needs: the configured pillows and a Temporal client. */
 export interface OpsContext {
@@ -12,6 +13,8 @@ export interface OpsContext {
   client: Client;
   namespace: string;
   taskQueue: string;
+  /** Payload encryption keys, if configured (the client already encrypts with them; retry ids hash with them). */
+  codecKeys: CodecKeys | null;
   close(): Promise<void>;
 }
 
@@ -27,10 +30,12 @@ export async function withOps<T>(
   const registry = createRegistry(loadConfig(), env);
   const pillows = names.map((name) => registry.get(name));
   const { client, close } = await connectClient(env);
+  const settings = temporalSettings(env);
   const ctx: OpsContext = {
     registry,
     client,
-    namespace: temporalSettings(env).namespace,
+    namespace: settings.namespace,
+    codecKeys: settings.codecKeys ?? null,
     taskQueue: taskQueue(env),
     close,
   };

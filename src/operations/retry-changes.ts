@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { retryChangeId } from '../temporal/retry-change-id';
+import { isHashedRetryChangeId, retryChangeIdCandidates } from '../temporal/retry-change-id';
+import type { CodecKeys } from '../codec/codec-keys';
 import { retryNowSignal, retryStatusQuery } from '../workflows/messages';
 import { RETRY_CHANGE_WORKFLOW_TYPE } from '../workflows/ids';
 import type { RetryChangeStatus } from '../workflows/types';
@@ -60,7 +61,8 @@ async function describeRetryChange(client: Client, workflowId: string): Promise<
     const [, pillow = '', docId = workflowId] = /^pillow\/([^/]+)\/change\/(.*)$/.exec(workflowId) ?? [];
     return {
       pillow,
-      docId,
+      // a hashed id (codec key configured) says nothing of the doc: its id is in the status it did not give
+      docId: isHashedRetryChangeId(workflowId) ? '(unknown: hashed id)' : docId,
       workflowId,
       state: 'unknown',
       attempts: null,
@@ -81,23 +83,42 @@ export class NotFailingError extends Error {
 
 /**
  * Sends `retryNow` to the retry workflows of the given docs, or of every failing doc of the pillow:
- * `temporal workflow signal --workflow-id 'pillow/<name>/change/<doc id>' --name retryNow`.
+ * `temporal workflow signal --workflow-id 'pillow/<name>/change/<doc id>' --name retryNow`. With a
+ * codec key a doc's workflow id is a keyed hash (retry-change-id.ts): every id it may have is tried.
  */
-export async function retryNow(client: Client, pillow: string, docIds: string[]): Promise<string[]> {
-  const targets = docIds.length
-    ? docIds.map((id) => retryChangeId(pillow, id))
-    : (await listRetryChanges(client, [pillow])).map((r) => r.workflowId);
-  const missing: string[] = [];
-  await Promise.all(
-    targets.map((workflowId, i) =>
-      client.workflow
-        .getHandle(workflowId)
-        .signal(retryNowSignal)
-        .catch((err: Error) => {
+export async function retryNow(
+  client: Client,
+  pillow: string,
+  docIds: string[],
+  keys?: CodecKeys | null,
+): Promise<string[]> {
+  const signal = (workflowId: string) =>
+    client.workflow
+      .getHandle(workflowId)
+      .signal(retryNowSignal)
+      .then(
+        () => true,
+        (err: Error) => {
           if (err.name !== 'WorkflowNotFoundError') throw err;
-          missing.push(docIds[i] ?? workflowId);
-        }),
-    ),
+          return false;
+        },
+      );
+  if (docIds.length === 0) {
+    const targets = (await listRetryChanges(client, [pillow])).map((r) => r.workflowId);
+    const missing = (await Promise.all(targets.map(signal))).flatMap((ok, i) => (ok ? [] : [targets[i]]));
+    if (missing.length > 0) throw new NotFailingError(pillow, missing);
+    return targets;
+  }
+  const missing: string[] = [];
+  const targets: string[] = [];
+  await Promise.all(
+    docIds.map(async (docId) => {
+      const candidates = retryChangeIdCandidates(pillow, docId, keys);
+      const told = await Promise.all(candidates.map(signal));
+      const hit = candidates.filter((_, i) => told[i]);
+      if (hit.length === 0) missing.push(docId);
+      targets.push(...hit);
+    }),
   );
   if (missing.length > 0) throw new NotFailingError(pillow, missing);
   return targets;

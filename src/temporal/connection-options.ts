@@ -1,5 +1,6 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { codecKeysFromEnv, type CodecKeys } from '../codec/codec-keys';
 
 /**
  * How to reach Temporal, read the way the Temporal SDK's environment configuration reads it
@@ -18,6 +19,8 @@ export interface TemporalSettings {
   tls?: TLSConfig | boolean;
   /** gRPC headers sent with every call (`TEMPORAL_GRPC_META_<NAME>`). */
   metadata?: Record<string, string>;
+  /** Payload encryption keys (`PILLOWTOP_CODEC_KEY` / `_FILE`); absent: payloads stay plain. */
+  codecKeys?: CodecKeys;
 }
 
 /** The variables the SDK's environment configuration reads (besides `TEMPORAL_GRPC_META_*`). */
@@ -71,12 +74,14 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     );
   const { namespace, connectionOptions: c } = loadClientConnectConfig({ overrideEnvVars: vars });
   const metadata = c.metadata && Object.keys(c.metadata).length ? (c.metadata as Record<string, string>) : undefined;
+  const codecKeys = codecKeysFromEnv(env);
   return {
     address: c.address || 'localhost:7233',
     namespace: namespace || 'default',
     ...(c.apiKey ? { apiKey: c.apiKey as string } : {}),
     ...(c.tls !== undefined && c.tls !== null ? { tls: stripUndefined(c.tls) } : {}),
     ...(metadata ? { metadata } : {}),
+    ...(codecKeys ? { codecKeys } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { noopMetrics, type PillowMetrics } from '../metrics/pillow-metrics';
 import { clientConnectionOptions, type TemporalSettings } from '../temporal/connection-options';
 import { missingSearchAttributes } from '../temporal/search-attributes-setup';
 import type { Logger } from '../types';
+import { pillowtopDataConverter } from '../codec/data-converter';
 
 export interface StartWorkerOptions {
   pillows: PillowDefinition[];
@@ -18,7 +19,10 @@ export interface StartWorkerOptions {
   pool: Pool;
   metrics?: PillowMetrics;
   log?: Logger;
-  /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles `src/workflows`. */
+  /**
+   * A prebuilt workflow bundle (tests build it once); otherwise the worker bundles `src/workflows`.
+   * With codec keys it must be built with `failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH`.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Environment for resolving pillow defaults (COUCH_URL). */
   env?: NodeJS.ProcessEnv;
@@ -48,7 +52,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         { missing },
       );
     }
-    const temporal = new Client({ connection: clientConnection, namespace: opts.temporal.namespace });
+    const dataConverter = pillowtopDataConverter(opts.temporal.codecKeys);
+    const temporal = new Client({
+      connection: clientConnection,
+      namespace: opts.temporal.namespace,
+      ...(dataConverter ? { dataConverter } : {}),
+    });
     // the SDK's default identity, named here so that a task this worker leaves to others says whose it was
     const identity = `${process.pid}@${os.hostname()}`;
     const activities = createActivities({
@@ -57,6 +66,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       pool: opts.pool,
       temporal,
       searchAttributes: missing.length === 0,
+      codecKeys: opts.temporal.codecKeys ?? null,
       metrics: opts.metrics ?? noopMetrics,
       log,
     });
@@ -65,6 +75,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       namespace: opts.temporal.namespace,
       taskQueue: opts.taskQueue,
       activities,
+      ...(dataConverter ? { dataConverter } : {}),
       ...(opts.workflowBundle
         ? { workflowBundle: opts.workflowBundle }
         : { workflowsPath: require.resolve('../workflows') }),

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import nano from 'nano';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createDatabase } from '../../src/dev/postgres-server';
 import { createPool } from '../../src/postgres/pool';
@@ -18,6 +18,8 @@ import { noopMetrics, type PillowMetrics } from '../../src/metrics/pillow-metric
 import type { PillowStatusView } from '../../src/workflows/types';
 import { statusQuery } from '../../src/workflows/messages';
 import { pillowWorkflowId } from '../../src/workflows/ids';
+import type { CodecKeys } from '../../src/codec/codec-keys';
+import { ENCODED_FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter';
 
 const run = promisify(execFile);
 
@@ -40,7 +42,11 @@ export interface Suite {
   client: Client;
   /** A new CouchDB database with a unique name. */
   couchDb(prefix?: string): Promise<string>;
-  startWorker(pillows: PillowDefinition[], opts?: { metrics?: PillowMetrics }): Promise<RunningWorker>;
+  /** With `codecKeys`, the worker encrypts payloads (and runs a bundle built with the encoded failure converter). */
+  startWorker(
+    pillows: PillowDefinition[],
+    opts?: { metrics?: PillowMetrics; codecKeys?: CodecKeys },
+  ): Promise<RunningWorker>;
   /** Runs the plain Temporal CLI against the test server; returns stdout. */
   temporalCli(args: string[]): Promise<string>;
   /** Starts a pillow with exactly DESIGN.md's `temporal workflow start` command (input `{"name", ...extra}`). */
@@ -52,6 +58,17 @@ export interface Suite {
 }
 
 let counter = 0;
+
+let encodedBundle: Promise<{ code: string }> | null = null;
+/** The workflow bundle a worker with codec keys runs: failures from workflow code are encoded too (built once). */
+export function encodedFailureBundle(): Promise<{ code: string }> {
+  encodedBundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  }).then((b) => ({ code: b.code }));
+  return encodedBundle;
+}
 
 export async function setupSuite(label: string): Promise<Suite> {
   const couchUrl = testEnv('PILLOWTOP_TEST_COUCH_URL');
@@ -86,12 +103,16 @@ export async function setupSuite(label: string): Promise<Suite> {
     async startWorker(pillows, opts = {}) {
       const worker = await startWorker({
         pillows,
-        temporal: { address: temporalAddress, namespace: 'default' },
+        temporal: {
+          address: temporalAddress,
+          namespace: 'default',
+          ...(opts.codecKeys ? { codecKeys: opts.codecKeys } : {}),
+        },
         taskQueue,
         pool,
         metrics: opts.metrics ?? noopMetrics,
         log: process.env.PILLOWTOP_TEST_VERBOSE ? undefined : silentLogger,
-        workflowBundle: bundle,
+        workflowBundle: opts.codecKeys ? await encodedFailureBundle() : bundle,
         env: { ...process.env, COUCH_URL: couchUrl },
       });
       workers.push(worker);

@@ -17,16 +17,36 @@ import { startMetricsServer } from '../../metrics/metrics-server';
 import { startPillow } from '../../operations/start-pillow';
 import { taskQueue } from '../../temporal/connection-options';
 import { createLogger } from '../../logging';
+import { codecKeysFromEnv } from '../../codec/codec-keys';
+import { pillowtopDataConverter } from '../../codec/data-converter';
+import { startCodecServer, type RunningCodecServer } from '../../codec/codec-server';
 
 import { CliError } from '../cli-error';
 import type { DevOptions } from './dev';
 
 export async function runDev(opts: DevOptions & { seedCount: number; perSecond: number }): Promise<void> {
   const log = createLogger({ component: 'dev' });
+  // payload encryption stays off in dev unless a key is set (PILLOWTOP_CODEC_KEY / _FILE)
+  const codecKeys = codecKeysFromEnv(process.env);
+  const dataConverter = pillowtopDataConverter(codecKeys);
   if (opts.fresh) rmSync(opts.dir, { recursive: true, force: true });
+  // with a key, the Web UI decrypts through a codec server of its own (origins added once the UI has a port)
+  const corsOrigins: string[] = [];
+  const codec: RunningCodecServer | null = codecKeys
+    ? await startCodecServer({ keys: codecKeys, port: await preferredPort(8888), host: '127.0.0.1', corsOrigins })
+    : null;
   console.error('pillowtop dev: starting Temporal, CouchDB (pouchdb-server) and PostgreSQL…');
-  const stack = await startDevStack({ dir: opts.dir });
-  const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
+  const stack = await startDevStack({ dir: opts.dir, ...(codec ? { uiCodecEndpoint: codec.url } : {}) }).catch(
+    async (err) => {
+      await codec?.close();
+      throw err;
+    },
+  );
+  if (stack.temporal.uiUrl) {
+    const ui = new URL(stack.temporal.uiUrl);
+    corsOrigins.push(ui.origin, `${ui.protocol}//localhost:${ui.port}`);
+  }
+  const cleanups: (() => Promise<unknown>)[] = [() => stack.stop(), ...(codec ? [() => codec.close()] : [])];
   const stopAll = async () => {
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
   };
@@ -82,7 +102,7 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
     const queue = taskQueue();
     const worker = await startWorker({
       pillows,
-      temporal: { address: stack.temporal.address, namespace: 'default' },
+      temporal: { address: stack.temporal.address, namespace: 'default', ...(codecKeys ? { codecKeys } : {}) },
       taskQueue: queue,
       pool,
       metrics: metrics.metrics,
@@ -93,7 +113,7 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
 
     const connection = await Connection.connect({ address: stack.temporal.address });
     cleanups.push(() => connection.close());
-    const client = new Client({ connection });
+    const client = new Client({ connection, ...(dataConverter ? { dataConverter } : {}) });
     for (const name of registry.names()) await startPillow(client, registry.get(name), queue);
 
     const generator =
@@ -105,7 +125,14 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
         : null;
     if (generator) cleanups.push(() => generator.stop());
 
-    printBanner({ stack, metricsUrl: metrics.url, pillows: registry.names(), queue, searchUrl });
+    printBanner({
+      stack,
+      metricsUrl: metrics.url,
+      pillows: registry.names(),
+      queue,
+      searchUrl,
+      codecUrl: codec ? `${codec.url} (payloads encrypted with key "${codecKeys!.current.id}")` : null,
+    });
 
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -124,6 +151,7 @@ function printBanner(o: {
   pillows: string[];
   queue: string;
   searchUrl: string | null;
+  codecUrl: string | null;
 }) {
   const { stack } = o;
   const pg = new URL(stack.databaseUrl);
@@ -138,6 +166,7 @@ function printBanner(o: {
     `  PostgreSQL        ${redact(pg)}   (${stack.postgres.origin})`,
     `  Metrics           ${o.metricsUrl}`,
     ...(o.searchUrl ? [`  OpenSearch        ${o.searchUrl}   (alias "cases_search")`] : []),
+    ...(o.codecUrl ? [`  Codec server      ${o.codecUrl}`] : []),
     `  Pillows           ${o.pillows.map((p) => `pillow/${p}`).join(', ')}`,
     '',
     'Look at the rows:',
@@ -148,7 +177,7 @@ function printBanner(o: {
     '',
     'Steer a pillow with the Temporal CLI:',
     `  export TEMPORAL_ADDRESS=${stack.temporal.address}`,
-    `  temporal workflow query  --workflow-id pillow/${first} --type status`,
+    `  temporal workflow query  --workflow-id pillow/${first} --type status${o.codecUrl ? ` --codec-endpoint ${o.codecUrl.split(' ')[0]}` : ''}`,
     `  temporal workflow signal --workflow-id pillow/${first} --name rewind --input '{"to":"0"}'`,
     `  temporal workflow cancel --workflow-id pillow/${first}`,
     '',

@@ -14,7 +14,9 @@ export function registerErrors(program: Command): void {
       'after',
       `
 Same as: temporal workflow list --query 'WorkflowType="retryChange" AND ExecutionStatus="Running" AND PillowName="NAME"'
-   then: temporal workflow query --workflow-id 'pillow/NAME/change/DOC_ID' --type status`,
+   then: temporal workflow query --workflow-id 'pillow/NAME/change/DOC_ID' --type status
+With a codec key (PILLOWTOP_CODEC_KEY) the ids end in h-<keyed hash> instead of the doc id, and the
+Temporal CLI reads the status only with --codec-endpoint (pillowtop codec-server).`,
     )
     .action(async (name: string | undefined, opts: { json?: boolean }) => {
       const names = name ? [name] : loadConfig().map((p) => p.name);

@@ -10,11 +10,12 @@ export function registerRetry(program: Command): void {
     .argument('[docIds...]', 'doc ids (default: every failing doc of the pillow)')
     .addHelpText(
       'after',
-      "\nSame as: temporal workflow signal --workflow-id 'pillow/NAME/change/DOC_ID' --name retryNow",
+      "\nSame as: temporal workflow signal --workflow-id 'pillow/NAME/change/DOC_ID' --name retryNow" +
+        '\n(with a codec key the id ends in h-<keyed hash> instead of the doc id: see `pillowtop errors`)',
     )
     .action(async (name: string, docIds: string[]) => {
       await withOps([name], async (ctx) => {
-        const signalled = await retryNow(ctx.client, name, docIds);
+        const signalled = await retryNow(ctx.client, name, docIds, ctx.codecKeys);
         console.log(
           signalled.length === 0
             ? `no failing changes in pillow ${name}`
