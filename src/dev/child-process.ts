@@ -51,7 +51,7 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let died = false;
-  exited?.then(() => (died = true));
+  void exited?.then(() => (died = true)); // an exit promise never rejects
   for (;;) {
     if (await check().catch(() => false)) return;
     if (died) throw new Error(`${what}: the process exited while starting`);
