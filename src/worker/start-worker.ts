@@ -18,6 +18,10 @@ export interface StartWorkerOptions {
   pool: Pool;
   metrics?: PillowMetrics;
   log?: Logger;
+  /** The level of the per-batch log line. @default info */
+  batchLogLevel?: 'info' | 'debug';
+  /** How long a stopping worker lets running activities finish before it cancels them. @default 10s */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles `src/workflows`. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Environment for resolving pillow defaults (COUCH_URL). */
@@ -59,6 +63,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       searchAttributes: missing.length === 0,
       metrics: opts.metrics ?? noopMetrics,
       log,
+      ...(opts.batchLogLevel ? { batchLogLevel: opts.batchLogLevel } : {}),
     });
     const worker = await Worker.create({
       connection: native,
@@ -75,7 +80,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       // sends heartbeats at most every 0.8 × heartbeatTimeout (8 s) unless this is lower: controls take
       // effect within about a second, at the price of one heartbeat call per second per running batch
       maxHeartbeatThrottleInterval: '1s',
-      shutdownGraceTime: '10s',
+      shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
     });
     const done = worker.run().finally(async () => {
       await native.close().catch(() => undefined);
