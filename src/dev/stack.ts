@@ -21,6 +21,11 @@ export interface DevStackOptions {
   /** Database created on the PostgreSQL server for pillowtop's tables. @default pillowtop_dev */
   database?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Servers in process groups of their own, so that the terminal's Ctrl-C reaches only us and we stop
+   * them after the worker (`pillowtop dev`). @default false
+   */
+  detached?: boolean;
 }
 
 /**
@@ -44,9 +49,12 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
         uiPort,
         ...(opts.persistent === false ? {} : { dbFile: `${opts.dir}/temporal.db` }),
         env,
+        detached: opts.detached === true,
       }).then((s) => (started.push(s), s)),
-      startCouchDevServer({ dir: opts.dir, port: couchPort }).then((s) => (started.push(s), s)),
-      resolveDevPostgres({ dir: opts.dir, env }).then((s) => (started.push(s), s)),
+      startCouchDevServer({ dir: opts.dir, port: couchPort, detached: opts.detached === true }).then(
+        (s) => (started.push(s), s),
+      ),
+      resolveDevPostgres({ dir: opts.dir, env, detached: opts.detached === true }).then((s) => (started.push(s), s)),
     ]);
     const databaseUrl = env.DATABASE_URL
       ? env.DATABASE_URL

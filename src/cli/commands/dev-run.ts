@@ -17,6 +17,8 @@ import { startMetricsServer } from '../../metrics/metrics-server';
 import { startPillow } from '../../operations/start-pillow';
 import { taskQueue } from '../../temporal/connection-options';
 import { createLogger } from '../../logging';
+import { startProgressSummary } from '../../dev/progress-summary';
+import { onPath } from '../../dev/build-cache';
 
 import { CliError } from '../cli-error';
 import type { DevOptions } from './dev';
@@ -25,10 +27,13 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
   const log = createLogger({ component: 'dev' });
   if (opts.fresh) rmSync(opts.dir, { recursive: true, force: true });
   console.error('pillowtop dev: starting Temporal, CouchDB (pouchdb-server) and PostgreSQL…');
-  const stack = await startDevStack({ dir: opts.dir });
+  // servers in process groups of their own: Ctrl-C reaches only this process, which stops the
+  // worker before them (they are killed as groups when it exits, however it exits)
+  const stack = await startDevStack({ dir: opts.dir, detached: true });
   const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
   const stopAll = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+    // last started, first stopped: the worker before the servers it talks to; each once
+    for (const fn of cleanups.reverse().splice(0)) await fn().catch(() => undefined);
   };
   try {
     let searchUrl: string | null = null;
@@ -40,6 +45,7 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
         dir: opts.dir,
         dataDir: path.join(opts.dir, 'opensearch'),
         port: await preferredPort(9200),
+        detached: true,
       });
       cleanups.push(() => search.stop());
       searchUrl = search.url;
@@ -88,6 +94,12 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
       metrics: metrics.metrics,
       log,
       env,
+      // the summary line below replaces a line per batch (PILLOWTOP_LOG_LEVEL=debug shows them)
+      batchLogLevel: 'debug',
+      // the SDK cancels running activities only when this runs out, and a batch long-polls most of its
+      // life: Ctrl-C should not wait 10 s for it (a cancelled batch rolls back; the pillow resumes from
+      // its checkpoint next time)
+      shutdownGraceTime: '1s',
     });
     cleanups.push(() => worker.stop());
 
@@ -104,15 +116,20 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
           })
         : null;
     if (generator) cleanups.push(() => generator.stop());
+    const summary = startProgressSummary({ client, pillows: registry.names().map((n) => registry.get(n)) });
+    cleanups.push(() => summary.stop());
 
     printBanner({ stack, metricsUrl: metrics.url, pillows: registry.names(), queue, searchUrl });
 
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
+      process.once('SIGHUP', resolve);
       worker.done.then(resolve, resolve);
     });
     console.error('\npillowtop dev: stopping…');
+    await stopAll();
+    console.error('pillowtop dev: stopped');
   } finally {
     await stopAll();
   }
@@ -146,7 +163,11 @@ function printBanner(o: {
       ? ['', 'Search the cases:', `  curl -s '${o.searchUrl}/cases_search/_search?q=village:Gulu&size=3&pretty'`]
       : []),
     '',
-    'Steer a pillow with the Temporal CLI:',
+    `Steer a pillow with the Temporal CLI (${stack.temporal.cli}):`,
+    // the CLI bootstrap built lives in pillowtop's cache, which no shell has on its PATH
+    ...(onPath('temporal') === stack.temporal.cli
+      ? []
+      : [`  export PATH=${shellQuote(path.dirname(stack.temporal.cli))}:$PATH`]),
     `  export TEMPORAL_ADDRESS=${stack.temporal.address}`,
     `  temporal workflow query  --workflow-id pillow/${first} --type status`,
     `  temporal workflow signal --workflow-id pillow/${first} --name rewind --input '{"to":"0"}'`,
@@ -154,6 +175,11 @@ function printBanner(o: {
     '',
   ];
   console.log(lines.join('\n'));
+}
+
+/** Quotes a path for a POSIX shell only when it needs it. */
+function shellQuote(p: string): string {
+  return /^[\w@%+=:,./~-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
 function redact(url: URL): string {
