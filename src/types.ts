@@ -44,6 +44,7 @@ export interface BatchResult {
 }
 
 export interface Logger {
+  debug(message: string, attrs?: Record<string, unknown>): void;
   info(message: string, attrs?: Record<string, unknown>): void;
   warn(message: string, attrs?: Record<string, unknown>): void;
   error(message: string, attrs?: Record<string, unknown>): void;

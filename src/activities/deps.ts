@@ -18,6 +18,8 @@ export interface ActivityDeps {
   codecKeys?: CodecKeys | null;
   metrics: PillowMetrics;
   log: Logger;
+  /** The level of the line logged per batch: `debug` where a summary replaces them (`pillowtop dev`). @default info */
+  batchLogLevel?: 'info' | 'debug';
   /** The worker's Temporal identity, named when a task is left to another worker. */
   identity?: string;
 }

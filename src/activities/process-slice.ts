@@ -200,7 +200,7 @@ async function runPage(deps: ActivityDeps, input: SliceInput, ctx: Context, long
   }
   await continueSweep(deps, pillow, key, input.partition, server, SWEEP_BUDGET_MS);
   if (page.changes.length > 0) {
-    log.info('batch', {
+    log[deps.batchLogLevel ?? 'info']('batch', {
       pillow: key,
       since: input.since,
       lastSeq: page.lastSeq,

@@ -61,7 +61,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then((code) => {
+  // main() reports its own errors and never rejects
+  void main().then((code) => {
     process.exitCode = code;
   });
 }

@@ -9,7 +9,11 @@ export interface ManagedProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns a server process with its output to a log file; dies with us on SIGKILL-free exits. */
+/**
+ * Spawns a server process with its output to a log file; dies with us on SIGKILL-free exits.
+ * `detached`: in a process group of its own (the terminal's Ctrl-C does not reach it; `pillowtop dev`
+ * stops it after the worker), stopped and killed as a group, and guarded by `guardGroup`.
+ */
 export function spawnManaged(
   command: string,
   args: string[],
@@ -21,8 +25,14 @@ export function spawnManaged(
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const group = options.detached === true && child.pid !== undefined ? child.pid : null;
+  if (group !== null) guardGroup(group);
+  const signal = (sig: NodeJS.Signals) => {
+    if (group === null) child.kill(sig);
+    else killGroup(group, sig);
+  };
   let stopped = false;
-  const killOnExit = () => child.kill('SIGKILL');
+  const killOnExit = () => signal('SIGKILL');
   process.once('exit', killOnExit);
   return {
     child,
@@ -32,11 +42,13 @@ export function spawnManaged(
       stopped = true;
       process.removeListener('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        signal('SIGTERM');
+        const timer = setTimeout(() => signal('SIGKILL'), graceMs);
         await exited;
         clearTimeout(timer);
       }
+      // a server's own children (if any) go with it
+      if (group !== null) killGroup(group, 'SIGKILL');
       log.end();
     },
   };
@@ -51,11 +63,59 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let died = false;
-  exited?.then(() => (died = true));
+  void exited?.then(() => (died = true)); // an exit promise never rejects
   for (;;) {
     if (await check().catch(() => false)) return;
     if (died) throw new Error(`${what}: the process exited while starting`);
     if (Date.now() > deadline) throw new Error(`${what}: not ready after ${Math.round(timeoutMs / 1000)}s`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Signals every process of a group; a group that is already gone is fine. */
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: nothing left in it
+  }
+}
+
+let guard: ChildProcess | null = null;
+
+/**
+ * Kills process group `pgid` when this process dies, however it dies (SIGKILL included): a small
+ * detached watchdog holds a pipe from us and kills the groups it was given when that pipe closes.
+ * Groups already gone by then are skipped.
+ */
+export function guardGroup(pgid: number): void {
+  if (!guard) {
+    const script = `
+      const groups = new Set();
+      let buf = '';
+      process.stdin.on('data', (d) => {
+        buf += d;
+        const lines = buf.split('\\n');
+        buf = lines.pop();
+        for (const l of lines) if (l) groups.add(Number(l));
+      });
+      process.stdin.on('close', () => {
+        const kill = (sig) => {
+          for (const g of groups) {
+            try { process.kill(-g, sig); } catch { groups.delete(g); }
+          }
+        };
+        kill('SIGTERM');
+        const started = Date.now();
+        setInterval(() => {
+          kill(Date.now() - started > 3000 ? 'SIGKILL' : 0);
+          if (groups.size === 0) process.exit(0);
+        }, 100);
+      });`;
+    guard = spawn(process.execPath, ['-e', script], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    guard.unref();
+    (guard.stdin as unknown as { unref?: () => void }).unref?.();
+    guard.on('error', () => undefined);
+  }
+  guard.stdin?.write(`${pgid}\n`);
 }

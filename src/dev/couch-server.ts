@@ -16,6 +16,8 @@ export async function startCouchDevServer(opts: {
   dir: string;
   port?: number;
   inMemory?: boolean;
+  /** In a process group of its own (see `spawnManaged`). */
+  detached?: boolean;
 }): Promise<CouchDevServer> {
   const port = opts.port ?? (await freePort());
   const dataDir = path.join(opts.dir, `couch-${port}`);
@@ -34,7 +36,10 @@ export async function startCouchDevServer(opts: {
     '--no-stdout-logs',
   ];
   if (opts.inMemory) args.push('--in-memory');
-  const proc = spawnManaged(process.execPath, args, path.join(opts.dir, `couch-${port}.log`), { cwd: dataDir });
+  const proc = spawnManaged(process.execPath, args, path.join(opts.dir, `couch-${port}.log`), {
+    cwd: dataDir,
+    detached: opts.detached === true,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`pouchdb-server on ${url}`, async () => (await fetch(url)).ok, 60_000, proc.exited);
   return { url, stop: () => proc.stop() };

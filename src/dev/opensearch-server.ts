@@ -105,6 +105,8 @@ export interface OpenSearchServerOptions {
   /** JVM heap, e.g. `512m`. @default 512m */
   heap?: string;
   env?: NodeJS.ProcessEnv;
+  /** In a process group of its own (see `spawnManaged`). */
+  detached?: boolean;
 }
 
 /** Starts one OpenSearch node (single-node, loopback) and waits until the cluster is green. */
@@ -135,6 +137,7 @@ export async function startOpenSearchServer(opts: OpenSearchServerOptions): Prom
       String(transportPort),
     ],
     logFile,
+    { detached: opts.detached === true },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { freePort } from './ports';
+import { spawnManaged, waitFor } from './child-process';
 
 export interface DevPostgres {
   /** Connection string of a server where pillowtop may create databases. */
@@ -34,6 +35,8 @@ export async function resolveDevPostgres(opts: {
   dir: string;
   env?: NodeJS.ProcessEnv;
   forceEmbedded?: boolean;
+  /** Run an embedded server in a process group of its own (see `spawnManaged`). */
+  detached?: boolean;
 }): Promise<DevPostgres> {
   const env = opts.env ?? process.env;
   if (!opts.forceEmbedded) {
@@ -42,7 +45,29 @@ export async function resolveDevPostgres(opts: {
       if (await canConnect(url)) return { url, origin: 'local server', stop: async () => undefined };
     }
   }
-  return startEmbeddedPostgres(path.join(opts.dir, 'postgres'));
+  const dataDir = path.join(opts.dir, 'postgres');
+  return opts.detached ? startDetachedEmbeddedPostgres(opts.dir, dataDir) : startEmbeddedPostgres(dataDir);
+}
+
+/** `startEmbeddedPostgres` in a child process (`postgres-process.ts`) in a process group of its own. */
+async function startDetachedEmbeddedPostgres(dir: string, dataDir: string): Promise<DevPostgres> {
+  const port = await freePort();
+  const entry = path.join(__dirname, `postgres-process${path.extname(__filename)}`);
+  // tsx from this checkout, wherever the user's shell is
+  const args = entry.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs'), entry] : [entry];
+  const log = path.join(dir, `postgres-${port}.log`);
+  const proc = spawnManaged(process.execPath, args, log, {
+    detached: true,
+    env: { ...process.env, PILLOWTOP_PG_DATA_DIR: dataDir, PILLOWTOP_PG_PORT: String(port) },
+  });
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  try {
+    await waitFor(`embedded PostgreSQL on port ${port} (log: ${log})`, () => canConnect(url), 120_000, proc.exited);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { url, origin: 'embedded', stop: () => proc.stop(10_000) };
 }
 
 /** An embedded PostgreSQL in `dataDir` on a free port (initialised on first use, kept across runs). */

@@ -23,6 +23,11 @@ export interface DevStackOptions {
   /** The Web UI decodes payloads through this codec endpoint (when a codec key is set). */
   uiCodecEndpoint?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Servers in process groups of their own, so that the terminal's Ctrl-C reaches only us and we stop
+   * them after the worker (`pillowtop dev`). @default false
+   */
+  detached?: boolean;
 }
 
 /**
@@ -47,9 +52,12 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
         ...(opts.uiCodecEndpoint ? { uiCodecEndpoint: opts.uiCodecEndpoint } : {}),
         ...(opts.persistent === false ? {} : { dbFile: `${opts.dir}/temporal.db` }),
         env,
+        detached: opts.detached === true,
       }).then((s) => (started.push(s), s)),
-      startCouchDevServer({ dir: opts.dir, port: couchPort }).then((s) => (started.push(s), s)),
-      resolveDevPostgres({ dir: opts.dir, env }).then((s) => (started.push(s), s)),
+      startCouchDevServer({ dir: opts.dir, port: couchPort, detached: opts.detached === true }).then(
+        (s) => (started.push(s), s),
+      ),
+      resolveDevPostgres({ dir: opts.dir, env, detached: opts.detached === true }).then((s) => (started.push(s), s)),
     ]);
     const databaseUrl = env.DATABASE_URL
       ? env.DATABASE_URL

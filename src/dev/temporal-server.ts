@@ -8,6 +8,8 @@ import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 export interface TemporalDevServer {
   address: string;
   uiUrl: string | null;
+  /** The Temporal CLI binary that runs it (also what `temporal workflow …` commands need). */
+  cli: string;
   stop(): Promise<void>;
 }
 
@@ -22,6 +24,8 @@ export interface TemporalDevServerOptions {
   /** The Web UI decodes payloads through this remote codec endpoint (`pillowtop codec-server`). */
   uiCodecEndpoint?: string;
   env?: NodeJS.ProcessEnv;
+  /** In a process group of its own (see `spawnManaged`). */
+  detached?: boolean;
 }
 
 /** Starts `temporal server start-dev` with pillowtop's search attributes, and waits until it answers. */
@@ -37,7 +41,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   // more history per run before continue-as-new is suggested is fine; keep server defaults otherwise
-  const proc = spawnManaged(cli, args, path.join(opts.dir, `temporal-${port}.log`));
+  const proc = spawnManaged(cli, args, path.join(opts.dir, `temporal-${port}.log`), {
+    detached: opts.detached === true,
+  });
   const address = `127.0.0.1:${port}`;
   await waitFor(
     `Temporal dev server on ${address} (log: ${path.join(opts.dir, `temporal-${port}.log`)})`,
@@ -54,5 +60,5 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     90_000,
     proc.exited,
   );
-  return { address, uiUrl: uiPort === null ? null : `http://127.0.0.1:${uiPort}`, stop: () => proc.stop() };
+  return { address, uiUrl: uiPort === null ? null : `http://127.0.0.1:${uiPort}`, cli, stop: () => proc.stop() };
 }

@@ -19,6 +19,10 @@ export interface StartWorkerOptions {
   pool: Pool;
   metrics?: PillowMetrics;
   log?: Logger;
+  /** The level of the per-batch log line. @default info */
+  batchLogLevel?: 'info' | 'debug';
+  /** How long a stopping worker lets running activities finish before it cancels them. @default 10s */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /**
    * A prebuilt workflow bundle (tests build it once); otherwise the worker bundles `src/workflows`.
    * With codec keys it must be built with `failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH`.
@@ -69,6 +73,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       codecKeys: opts.temporal.codecKeys ?? null,
       metrics: opts.metrics ?? noopMetrics,
       log,
+      ...(opts.batchLogLevel ? { batchLogLevel: opts.batchLogLevel } : {}),
     });
     const worker = await Worker.create({
       connection: native,
@@ -86,7 +91,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       // sends heartbeats at most every 0.8 × heartbeatTimeout (8 s) unless this is lower: controls take
       // effect within about a second, at the price of one heartbeat call per second per running batch
       maxHeartbeatThrottleInterval: '1s',
-      shutdownGraceTime: '10s',
+      shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
     });
     const done = worker.run().finally(async () => {
       await native.close().catch(() => undefined);

@@ -64,7 +64,7 @@ export function spawnWorker(env: FaultsWorkerEnv, extra: Record<string, string> 
   );
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  exited.then(() => process.removeListener('exit', killOnExit));
+  void exited.then(() => process.removeListener('exit', killOnExit)); // never rejects
   return {
     child,
     output: () => out,
@@ -72,7 +72,7 @@ export function spawnWorker(env: FaultsWorkerEnv, extra: Record<string, string> 
     async ready(timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       let ended = false;
-      exited.then(() => (ended = true));
+      void exited.then(() => (ended = true)); // never rejects
       while (!out.includes('"msg":"worker started"')) {
         if (ended) throw new Error(`worker exited before it started:\n${out.slice(-2000)}`);
         if (Date.now() > deadline) throw new Error(`worker not started after ${timeoutMs} ms:\n${out.slice(-2000)}`);

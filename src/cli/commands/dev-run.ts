@@ -20,6 +20,8 @@ import { createLogger } from '../../logging';
 import { codecKeysFromEnv } from '../../codec/codec-keys';
 import { pillowtopDataConverter } from '../../codec/data-converter';
 import { startCodecServer, type RunningCodecServer } from '../../codec/codec-server';
+import { startProgressSummary } from '../../dev/progress-summary';
+import { onPath } from '../../dev/build-cache';
 
 import { CliError } from '../cli-error';
 import type { DevOptions } from './dev';
@@ -36,19 +38,24 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
     ? await startCodecServer({ keys: codecKeys, port: await preferredPort(8888), host: '127.0.0.1', corsOrigins })
     : null;
   console.error('pillowtop dev: starting Temporal, CouchDB (pouchdb-server) and PostgreSQL…');
-  const stack = await startDevStack({ dir: opts.dir, ...(codec ? { uiCodecEndpoint: codec.url } : {}) }).catch(
-    async (err) => {
-      await codec?.close();
-      throw err;
-    },
-  );
+  // servers in process groups of their own: Ctrl-C reaches only this process, which stops the
+  // worker before them (they are killed as groups when it exits, however it exits)
+  const stack = await startDevStack({
+    dir: opts.dir,
+    detached: true,
+    ...(codec ? { uiCodecEndpoint: codec.url } : {}),
+  }).catch(async (err) => {
+    await codec?.close();
+    throw err;
+  });
   if (stack.temporal.uiUrl) {
     const ui = new URL(stack.temporal.uiUrl);
     corsOrigins.push(ui.origin, `${ui.protocol}//localhost:${ui.port}`);
   }
   const cleanups: (() => Promise<unknown>)[] = [() => stack.stop(), ...(codec ? [() => codec.close()] : [])];
   const stopAll = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+    // last started, first stopped: the worker before the servers it talks to; each once
+    for (const fn of cleanups.reverse().splice(0)) await fn().catch(() => undefined);
   };
   try {
     let searchUrl: string | null = null;
@@ -60,6 +67,7 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
         dir: opts.dir,
         dataDir: path.join(opts.dir, 'opensearch'),
         port: await preferredPort(9200),
+        detached: true,
       });
       cleanups.push(() => search.stop());
       searchUrl = search.url;
@@ -108,6 +116,12 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
       metrics: metrics.metrics,
       log,
       env,
+      // the summary line below replaces a line per batch (PILLOWTOP_LOG_LEVEL=debug shows them)
+      batchLogLevel: 'debug',
+      // the SDK cancels running activities only when this runs out, and a batch long-polls most of its
+      // life: Ctrl-C should not wait 10 s for it (a cancelled batch rolls back; the pillow resumes from
+      // its checkpoint next time)
+      shutdownGraceTime: '1s',
     });
     cleanups.push(() => worker.stop());
 
@@ -124,6 +138,8 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
           })
         : null;
     if (generator) cleanups.push(() => generator.stop());
+    const summary = startProgressSummary({ client, pillows: registry.names().map((n) => registry.get(n)) });
+    cleanups.push(() => summary.stop());
 
     printBanner({
       stack,
@@ -137,9 +153,12 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
+      process.once('SIGHUP', resolve);
       worker.done.then(resolve, resolve);
     });
     console.error('\npillowtop dev: stopping…');
+    await stopAll();
+    console.error('pillowtop dev: stopped');
   } finally {
     await stopAll();
   }
@@ -175,7 +194,11 @@ function printBanner(o: {
       ? ['', 'Search the cases:', `  curl -s '${o.searchUrl}/cases_search/_search?q=village:Gulu&size=3&pretty'`]
       : []),
     '',
-    'Steer a pillow with the Temporal CLI:',
+    `Steer a pillow with the Temporal CLI (${stack.temporal.cli}):`,
+    // the CLI bootstrap built lives in pillowtop's cache, which no shell has on its PATH
+    ...(onPath('temporal') === stack.temporal.cli
+      ? []
+      : [`  export PATH=${shellQuote(path.dirname(stack.temporal.cli))}:$PATH`]),
     `  export TEMPORAL_ADDRESS=${stack.temporal.address}`,
     `  temporal workflow query  --workflow-id pillow/${first} --type status${o.codecUrl ? ` --codec-endpoint ${o.codecUrl.split(' ')[0]}` : ''}`,
     `  temporal workflow signal --workflow-id pillow/${first} --name rewind --input '{"to":"0"}'`,
@@ -183,6 +206,11 @@ function printBanner(o: {
     '',
   ];
   console.log(lines.join('\n'));
+}
+
+/** Quotes a path for a POSIX shell only when it needs it. */
+function shellQuote(p: string): string {
+  return /^[\w@%+=:,./~-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
 function redact(url: URL): string {

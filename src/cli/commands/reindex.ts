@@ -41,9 +41,16 @@ completes once caught up. Ctrl-C stops watching, not the reindex. Same as:
             )
           : null;
         let lastLine = 0;
+        // until the first batch is written the status has no counts or checkpoint worth showing
+        let announced = false;
         const result = await watchReindex(ctx.client, workflowId, (st) => {
           const total = st.processed + st.skipped + st.failed + (st.pending ?? 0);
           const done = st.processed + st.skipped + st.failed;
+          if (st.batches === 0) {
+            if (!announced) console.error(`${workflowId}: starting backfill of pillow ${name}…`);
+            announced = true;
+            return;
+          }
           if (bar) {
             if (!bar.isActive) bar.start(total, done, { rate: st.rate, checkpoint: st.checkpoint });
             bar.setTotal(Math.max(total, done));
