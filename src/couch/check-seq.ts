@@ -1,6 +1,8 @@
 import type { Seq } from '../types';
-import { CouchRejectedError, redactUrl, type CouchServer } from './couch-client';
-import { couchError, databaseInfo, DEFAULT_READ_TIMEOUT_MS } from './read-changes';
+import type { CouchServer } from './couch-client';
+import { CouchRejectedError, couchError } from './couch-errors';
+import { redactUrl } from './redact-url';
+import { databaseInfo, DEFAULT_READ_TIMEOUT_MS } from './read-changes';
 
 /**
  * Why the source would not accept `seq` as a checkpoint, or null if it would. Asked before a

@@ -1,13 +1,8 @@
 import type { Change, Doc, Seq } from '../types';
 import { seqToText } from '../seq';
-import {
-  CouchRejectedError,
-  CouchSourceError,
-  CouchUnavailableError,
-  excerpt,
-  redactUrl,
-  type CouchServer,
-} from './couch-client';
+import type { CouchServer } from './couch-client';
+import { couchError, CouchSourceError, excerpt } from './couch-errors';
+import { redactUrl } from './redact-url';
 
 export interface ReadChangesOptions {
   server: CouchServer;
@@ -32,17 +27,6 @@ export interface ChangesPage {
   lastSeq: Seq;
   /** CouchDB's own count of changes after `lastSeq`; null where the server gives none. */
   pending: number | null;
-}
-
-/** Thrown when the source database does not exist (never created, or deleted under a running pillow). */
-export class CouchDatabaseMissingError extends Error {
-  constructor(
-    readonly db: string,
-    url: string,
-  ) {
-    super(`CouchDB database "${db}" does not exist at ${redactUrl(url)}`);
-    this.name = 'CouchDatabaseMissingError';
-  }
 }
 
 interface RawChange {
@@ -200,35 +184,6 @@ function toPage(body: ChangesBody, since: Seq): ChangesPage {
     lastSeq: seqToText(body.last_seq)!,
     pending: typeof body.pending === 'number' ? body.pending : null,
   };
-}
-
-/** Turns nano/fetch errors into errors that say which side failed. */
-export function couchError(err: unknown, db: string, url: string): Error {
-  const e = err as { statusCode?: number; error?: string; reason?: string; message?: string };
-  if (e.statusCode === 404) return new CouchDatabaseMissingError(db, url);
-  if (e.statusCode === 401 || e.statusCode === 403) {
-    return new CouchRejectedError(
-      `CouchDB at ${redactUrl(url)} refused access to "${db}" (${e.statusCode}): check the credentials in COUCH_URL (a configuration error)`,
-      e.statusCode,
-      { cause: err },
-    );
-  }
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return new CouchRejectedError(
-      `CouchDB at ${redactUrl(url)} rejected a request on "${db}" (${e.statusCode}${e.error ? ` ${e.error}` : ''}): ${e.reason ?? e.message} (a configuration or input error, not an outage)`,
-      e.statusCode,
-      { cause: err },
-    );
-  }
-  if (e.statusCode) {
-    return new CouchUnavailableError(
-      `CouchDB at ${redactUrl(url)} answered ${e.statusCode} for "${db}": ${e.reason ?? e.message}`,
-      { cause: err },
-    );
-  }
-  return new CouchUnavailableError(`CouchDB at ${redactUrl(url)} is unreachable: ${e.message ?? String(err)}`, {
-    cause: err,
-  });
 }
 
 /**

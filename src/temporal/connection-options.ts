@@ -1,5 +1,6 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
 
 /**
  * How to reach Temporal, read the way the Temporal SDK's environment configuration reads it
@@ -108,6 +109,7 @@ export function clientConnectionOptions(s: TemporalSettings): {
   };
 }
 
+/** The task queue pillows run on: `PILLOWTOP_TASK_QUEUE`, else DEFAULT_TASK_QUEUE. */
 export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PILLOWTOP_TASK_QUEUE || 'pillowtop';
+  return env.PILLOWTOP_TASK_QUEUE || DEFAULT_TASK_QUEUE;
 }
