@@ -1,6 +1,7 @@
 import nano, { type ServerScope } from 'nano';
 import { CouchRejectedError, CouchSourceError, CouchUnavailableError, excerpt } from './couch-errors';
 import { redactUrl } from './redact-url';
+import { MemoByKey } from '../memo-by-key';
 
 /** Which CouchDB-protocol server is on the other end; they differ in `_changes` features. */
 export type CouchKind = 'couchdb' | 'pouchdb-server' | 'unknown';
@@ -19,18 +20,12 @@ export function couchKindOf(welcome: Record<string, unknown>): CouchKind {
   return 'unknown';
 }
 
-const servers = new Map<string, Promise<CouchServer>>();
+// a failed lookup is not kept: the server may come back
+const servers = new MemoByKey<string, CouchServer>();
 
 /** One nano client per server URL per process, with the server kind looked up once. */
 export function couchServer(url: string): Promise<CouchServer> {
-  let found = servers.get(url);
-  if (!found) {
-    found = connect(url);
-    servers.set(url, found);
-    // a failed lookup is not cached: the server may come back
-    found.catch(() => servers.delete(url));
-  }
-  return found;
+  return servers.get(url, () => connect(url));
 }
 
 async function connect(url: string): Promise<CouchServer> {
