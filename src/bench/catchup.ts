@@ -8,7 +8,7 @@ import { pillowWorkflowId } from '../workflows/ids';
 import { statusQuery } from '../workflows/messages';
 import { benchPillow, type BenchPillowSpec } from './bench-pillow';
 import { caseDoc } from '../dev/demo-data';
-import { partitionOf } from '../activities/filter-changes';
+import { partitionOf } from '../partition-hash';
 
 export interface CatchupResult {
   docs: number;
