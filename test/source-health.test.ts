@@ -7,7 +7,7 @@ import { parsePrometheus, valueOf } from './helpers/prometheus-text';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { createPrometheusMetrics } from '../src/metrics/prometheus';
-import { confirmQuiet } from '../src/activities/process-slice';
+import { confirmQuiet } from '../src/activities/page/read-page';
 import { CouchSourceError } from '../src/couch/couch-errors';
 import type { ChangesPage } from '../src/couch/read-changes';
 
