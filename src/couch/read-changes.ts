@@ -117,7 +117,7 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
       else bound.signal.addEventListener('abort', fail, { once: true });
     });
     const body = await Promise.race([server.nano.request(request), aborted]);
-    return toPage(changesBody(body, server.url, db), since);
+    return toPage(changesBody(body, server.url, db));
   } catch (err) {
     if (bound.signal.aborted && !opts.signal?.aborted) {
       // CouchDB answers a long poll by its `timeout` even when nothing changed: no answer by then is a hung source
@@ -136,7 +136,8 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
   }
 }
 
-interface ChangesBody {
+/** A `_changes` answer, checked for its shape. */
+export interface ChangesBody {
   results: RawChange[];
   last_seq: unknown;
   pending?: number;
@@ -163,8 +164,8 @@ function changesBody(body: unknown, url: string, db: string): ChangesBody {
   return b as ChangesBody;
 }
 
-function toPage(body: ChangesBody, since: Seq): ChangesPage {
-  // keep the last change of a doc when a page holds it twice (as the original pillowtop did)
+/** The page of an answer: one change per doc, the last the answer gave (as the original pillowtop did). */
+export function toPage(body: ChangesBody): ChangesPage {
   const byId = new Map<string, Change>();
   for (const raw of body.results ?? []) {
     const doc = raw.doc ?? undefined;
