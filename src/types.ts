@@ -1,17 +1,11 @@
 /**
- * Glossary, after the original pillowtop:
- * - seq: a position in a CouchDB `_changes` feed. Opaque: stored as text and sent back verbatim.
- * - change: one row of the feed: a doc id, its newest revision, whether it is deleted, and the doc.
- * - checkpoint: the seq after which every change has been processed.
- * - processor: writes changes somewhere (PostgreSQL tables, a custom sink); idempotent.
- * - pillow: a named feed + filter + processors + checkpoint, run as one Temporal workflow.
+ * The types of changes and processors. The words (change, seq, checkpoint, page, batch, slice,
+ * processor, sink, …) are those of the Glossary at the top of README.md.
  */
 import type { PoolClient } from 'pg';
 
 /** An opaque CouchDB sequence. Never parse, compare or do arithmetic on it (see `seq.ts` for estimates). */
 export type Seq = string;
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** A CouchDB document as the feed delivers it. */
 export interface Doc {

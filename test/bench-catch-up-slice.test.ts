@@ -7,7 +7,7 @@ import { pillowWorkflowId } from '../src/workflows/ids';
 import { pauseSignal, resumeSignal } from '../src/workflows/messages';
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import type { Processor } from '../src/types';
-import { BatchOutageError } from '../src/activities/write-changes';
+import { BatchOutageError } from '../src/activities/outage';
 
 /**
  * Catching up, one processSlice activity goes on with the next page while pages are full: few

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { createDatabase } from '../src/dev/postgres-server';
 import { testEnv } from './helpers/harness';
-import type { BenchResult } from '../src/bench/bench-result';
+import type { BenchResult } from '../bench/bench-result';
 
 const run = promisify(execFile);
 

@@ -55,6 +55,20 @@ test('without devDependencies, bin/pillowtop runs the compiled CLI', async () =>
   assert.match((ts as { stderr: string }).stderr, /is TypeScript, which this compiled pillowtop cannot load/);
 });
 
+test('the build leaves the bench out; the compiled `pillowtop bench` says where it is', async () => {
+  assert.ok(!existsSync(path.join(root, 'dist', 'bench')), 'dist/bench is not built');
+  assert.ok(!existsSync(path.join(root, 'dist', 'src', 'bench')), 'dist/src/bench is not built');
+  const bench = await run(process.execPath, [path.join(root, 'bin', 'pillowtop'), 'bench', '--quick'], {
+    cwd: root,
+    env: production({ PILLOWTOP_COMPILED: '1' }),
+  }).catch((err: { code: number; stderr: string }) => err);
+  assert.equal((bench as { code: number }).code, 1);
+  assert.match(
+    (bench as { stderr: string }).stderr,
+    /^pillowtop: the bench ships with the source checkout, run npm run bench$/m,
+  );
+});
+
 test('without devDependencies, `pillowtop worker` starts from dist/ and polls', async () => {
   const worker = spawnPillowtop(
     ['worker'],

@@ -85,7 +85,7 @@ test('a profile from the TOML config file (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFIL
 });
 
 test('the metrics endpoint listens on 127.0.0.1 unless PILLOWTOP_METRICS_HOST says otherwise', async () => {
-  // (one per process: it installs the SDK runtime; test/metrics.test.ts sets the host explicitly)
+  // (test/metrics.test.ts sets the host explicitly)
   const server = await startMetricsServer({ PILLOWTOP_METRICS_PORT: '0' });
   try {
     assert.equal(server.address, '127.0.0.1');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setupSuite, eventually, cancelAndWait, type Suite } from './helpers/harness';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresTable } from '../src/processors/postgres-table';
-import { partitionOf } from '../src/activities/filter-changes';
+import { partitionOf } from '../src/partition-hash';
 import { resolvePillow, type PillowDefinition } from '../src/config/pillow-definition';
 import { startPillow } from '../src/operations/start-pillow';
 import type { Processor } from '../src/types';

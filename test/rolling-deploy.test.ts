@@ -8,7 +8,7 @@ import { assertSinkMatchesSource } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
-import { partitionOf } from '../src/activities/filter-changes';
+import { partitionOf } from '../src/partition-hash';
 import { resolvePillow, type PillowDefinition } from '../src/config/pillow-definition';
 import { startPillow } from '../src/operations/start-pillow';
 import { listCheckpoints } from '../src/postgres/checkpoint-history';

@@ -7,8 +7,8 @@ import { parsePrometheus, valueOf } from './helpers/prometheus-text';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { createPrometheusMetrics } from '../src/metrics/prometheus';
-import { confirmQuiet } from '../src/activities/process-slice';
-import { CouchSourceError } from '../src/couch/couch-client';
+import { confirmQuiet } from '../src/activities/page/read-page';
+import { CouchSourceError } from '../src/couch/couch-errors';
 import type { ChangesPage } from '../src/couch/read-changes';
 
 describe('a stuck or unreadable source makes the pillow failing, never idle', () => {

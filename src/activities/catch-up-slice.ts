@@ -8,8 +8,8 @@ import type { SliceInput, SliceOutcome } from '../workflows/types';
  */
 export const CATCH_UP_SLICE_MS = 3000;
 
-// history stays small however many pages a slice holds
-const MAX_FAILED_IN_HISTORY = 50;
+/** Failed changes a slice's outcome lists at most: history stays small however many fail; the rest are counted. */
+export const MAX_FAILED_IN_HISTORY = 50;
 
 /**
  * Catching up, one activity per page pays a workflow round trip (and six history events) per page.

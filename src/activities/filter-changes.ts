@@ -1,16 +1,7 @@
 import type { Change, ChangeFailure, Doc } from '../types';
 import { errorText } from '../processors/doc-error';
 import type { ResolvedPillow } from '../config/pillow-definition';
-
-/** FNV-1a over the id's UTF-16 code units: stable across processes, so partitions agree. */
-export function partitionOf(docId: string, partitions: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < docId.length; i++) {
-    hash ^= docId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % partitions;
-}
+import { partitionOf } from '../partition-hash';
 
 /** CommCare's soft delete: `CommCareCase` becomes `CommCareCase-Deleted` (as the original pillowtop knows it). */
 export const DELETED_SUFFIX = '-Deleted';

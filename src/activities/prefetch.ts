@@ -2,7 +2,7 @@ import type { ChangesPage } from '../couch/read-changes';
 import type { Seq } from '../types';
 
 /**
- * Pipelining across activities: when a batch was full, the activity starts reading the next page
+ * Pipelining across activities: when a page was full, the activity starts reading the next page
  * (since its own last seq) before it writes, and leaves the read here for the next activity of the
  * same pillow on this worker. A rewind or a different worker asks for another seq and simply misses.
  */
@@ -17,7 +17,7 @@ const pending = new Map<string, Pending>();
 
 export function startPrefetch(key: string, since: Seq, read: () => Promise<ChangesPage>): void {
   const page = read();
-  page.catch(() => undefined); // a failed prefetch is simply read again by the next batch
+  page.catch(() => undefined); // a failed prefetch is simply read again by the next page
   pending.set(key, { since, page, at: Date.now() });
 }
 

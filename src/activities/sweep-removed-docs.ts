@@ -4,7 +4,8 @@ import type { CouchServer } from '../couch/couch-client';
 import { currentRevs } from '../couch/current-revs';
 import { advanceSweep, pendingSweeps, startSweeps } from '../postgres/sweeps';
 import type { Change, Processor } from '../types';
-import { partitionOf, type FilteredChanges } from './filter-changes';
+import type { FilteredChanges } from './filter-changes';
+import { partitionOf } from '../partition-hash';
 import { writeChanges } from './write-changes';
 import { writeLocksFor } from './write-locks-for';
 

@@ -2,40 +2,12 @@ import { Client, type Pool, type PoolClient } from 'pg';
 import type { Change, ChangeFailure, Logger, Processor, Seq } from '../types';
 import type { PillowMetrics } from '../metrics/pillow-metrics';
 import { errorText } from '../processors/doc-error';
-import { isConnectionLost, isPgOutage } from '../postgres/pg-errors';
+import { isConnectionLost } from '../postgres/pg-errors';
 import { advanceCheckpoint } from '../postgres/checkpoint-write';
 import { recordFailingDocs, resolveFailingDocs } from '../postgres/failing-docs';
 import { takeWriteLocks } from '../postgres/write-lock';
-import { isSinkUnavailable } from '../processors/sink-unavailable';
+import { BatchOutageError, isOutage } from './outage';
 import type { FilteredChanges } from './filter-changes';
-
-/**
- * Thrown when a page cannot be written for a reason that is not a doc's fault: a sink down, read-only,
- * missing a table or a grant. The activity fails and is retried; the checkpoint does not move and no
- * change is handed to a retry workflow.
- */
-export class BatchOutageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BatchOutageError';
-  }
-}
-
-/** A failure that says the source or a sink is unusable: the page is retried whole, nothing is parked. */
-export function isOutage(err: unknown): boolean {
-  if (err instanceof BatchOutageError || isSinkUnavailable(err)) return true;
-  // the source unreadable (a retry's or a sweep's read): not the doc's fault either
-  const name = (err as Error | null)?.name ?? '';
-  if (COUCH_ERRORS.has(name)) return true;
-  return isPgOutage(err);
-}
-
-const COUCH_ERRORS = new Set([
-  'CouchUnavailableError',
-  'CouchDatabaseMissingError',
-  'CouchSourceError',
-  'CouchRejectedError',
-]);
 
 export interface WriteChangesOptions {
   pool: Pool;

@@ -1,7 +1,7 @@
 import type { ResolvedPillow } from '../config/pillow-definition';
 import { writeLockName } from '../postgres/write-lock';
 import type { Change } from '../types';
-import { partitionOf } from './filter-changes';
+import { partitionOf } from '../partition-hash';
 
 /**
  * The write locks a writer of these changes holds: a partition's own pillow holds its partition's;

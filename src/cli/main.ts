@@ -20,6 +20,7 @@ import { registerReindex } from './commands/reindex';
 import { registerBench } from './commands/bench';
 import { registerFixRewind } from './commands/fix-rewind';
 import { registerCodecServer } from './commands/codec-server';
+import { TemporalUnreachableError } from '../temporal/temporal-client';
 
 export function buildProgram(): Command {
   const program = new Command('pillowtop')
@@ -55,7 +56,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return 2;
     }
     console.error(`pillowtop: ${oneLine(err)}`);
-    if (process.env.PILLOWTOP_DEBUG && !(err instanceof CliError)) console.error(err);
+    const expected = err instanceof CliError || err instanceof TemporalUnreachableError;
+    if (process.env.PILLOWTOP_DEBUG && !expected) console.error(err);
     return err instanceof CliError ? err.exitCode : 1;
   }
 }

@@ -37,7 +37,7 @@ export interface PillowDefinition {
   name: string;
   source: SourceOptions;
   filter?: FilterOptions;
-  /** Changes per batch (and CouchDB `seq_interval`). @default 1000 */
+  /** Changes per page (so per batch), and CouchDB's `seq_interval`. @default 1000 */
   batchSize?: number;
   /** How long a caught-up read waits for new changes, in seconds. @default 20 */
   longPollSeconds?: number;
@@ -51,7 +51,7 @@ export interface PillowDefinition {
   retry?: ChangeRetryOptions;
   /** Split the pillow by doc id hash into this many workflows, `pillow/<name>/p<i>`. @default 1 */
   partitions?: number;
-  /** Log a batch or processor slower than this, in milliseconds. @default 5000 */
+  /** Log a processor slower than this, in milliseconds. @default 5000 */
   slowThresholdMs?: number;
 }
 

@@ -1,11 +1,13 @@
 import type { Seq } from '../types';
-import { CouchRejectedError, redactUrl, type CouchServer } from './couch-client';
-import { couchError, databaseInfo, DEFAULT_READ_TIMEOUT_MS } from './read-changes';
+import type { CouchServer } from './couch-client';
+import { CouchRejectedError, couchError } from './couch-errors';
+import { redactUrl } from './redact-url';
+import { databaseInfo, DEFAULT_READ_TIMEOUT_MS } from './read-changes';
 
 /**
  * Why the source would not accept `seq` as a checkpoint, or null if it would. Asked before a
  * checkpoint from an operator (setCheckpoint, rewind, a start `checkpoint`, `pillowtop rewind --to`)
- * is stored: a stored seq the source refuses leaves a pillow failing every batch (CouchDB 3 answers
+ * is stored: a stored seq the source refuses leaves a pillow failing every slice (CouchDB 3 answers
  * a malformed `since` with 400) or idle for ever (integer-seq servers echo any `since` back).
  *
  * Two checks: servers with integer seqs (pouchdb-server, CouchDB 1.x; told by the server kind or

@@ -1,4 +1,7 @@
 import nano, { type ServerScope } from 'nano';
+import { CouchRejectedError, CouchSourceError, CouchUnavailableError, excerpt } from './couch-errors';
+import { redactUrl } from './redact-url';
+import { MemoByKey } from '../memo-by-key';
 
 /** Which CouchDB-protocol server is on the other end; they differ in `_changes` features. */
 export type CouchKind = 'couchdb' | 'pouchdb-server' | 'unknown';
@@ -10,51 +13,6 @@ export interface CouchServer {
   version: string;
 }
 
-/** Thrown when the CouchDB server cannot be reached or refuses us (a whole-source outage). */
-export class CouchUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CouchUnavailableError';
-  }
-}
-
-/**
- * Thrown when the CouchDB server refuses a request with a 4xx (a malformed `since`, bad credentials,
- * no permission): a configuration or input error to fix, not an outage to wait out.
- */
-export class CouchRejectedError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'CouchRejectedError';
-  }
-}
-
-/**
- * Thrown when the source answers something that is not CouchDB's protocol (an HTML error page,
- * invalid JSON, a body of the wrong shape), hangs, or is stuck: a source fault, never an empty page.
- */
-export class CouchSourceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CouchSourceError';
-  }
-}
-
-/** The URL without credentials, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '<invalid url>';
-  }
-}
-
 /** Tells CouchDB from pouchdb-server by the welcome JSON at `/`. */
 export function couchKindOf(welcome: Record<string, unknown>): CouchKind {
   if ('couchdb' in welcome) return 'couchdb';
@@ -62,18 +20,12 @@ export function couchKindOf(welcome: Record<string, unknown>): CouchKind {
   return 'unknown';
 }
 
-const servers = new Map<string, Promise<CouchServer>>();
+// a failed lookup is not kept: the server may come back
+const servers = new MemoByKey<string, CouchServer>();
 
 /** One nano client per server URL per process, with the server kind looked up once. */
 export function couchServer(url: string): Promise<CouchServer> {
-  let found = servers.get(url);
-  if (!found) {
-    found = connect(url);
-    servers.set(url, found);
-    // a failed lookup is not cached: the server may come back
-    found.catch(() => servers.delete(url));
-  }
-  return found;
+  return servers.get(url, () => connect(url));
 }
 
 async function connect(url: string): Promise<CouchServer> {
@@ -103,17 +55,4 @@ async function connect(url: string): Promise<CouchServer> {
     kind: couchKindOf(welcome),
     version: String(welcome.version ?? ''),
   };
-}
-
-/** A short, single-line excerpt of an unexpected response, for errors (never a whole body). */
-export function excerpt(body: unknown, max = 60): string {
-  let text: string;
-  try {
-    text = typeof body === 'string' ? body : (JSON.stringify(body) ?? String(body));
-  } catch {
-    text = String(body);
-  }
-  text = text.replace(/\s+/g, ' ').trim();
-  if (text === '') return '(an empty body or invalid JSON)';
-  return JSON.stringify(text.length > max ? text.slice(0, max) + '…' : text);
 }

@@ -1,5 +1,5 @@
 import type { CouchServer } from './couch-client';
-import { couchError } from './read-changes';
+import { couchError } from './couch-errors';
 
 /** A doc's winning revision now, and whether it is deleted; null when CouchDB never had it (or purged it). */
 export type CurrentRev = { rev: string; deleted: boolean } | null;

@@ -1,13 +1,8 @@
 import type { Change, Doc, Seq } from '../types';
 import { seqToText } from '../seq';
-import {
-  CouchRejectedError,
-  CouchSourceError,
-  CouchUnavailableError,
-  excerpt,
-  redactUrl,
-  type CouchServer,
-} from './couch-client';
+import type { CouchServer } from './couch-client';
+import { couchError, CouchSourceError, excerpt } from './couch-errors';
+import { redactUrl } from './redact-url';
 
 export interface ReadChangesOptions {
   server: CouchServer;
@@ -32,17 +27,6 @@ export interface ChangesPage {
   lastSeq: Seq;
   /** CouchDB's own count of changes after `lastSeq`; null where the server gives none. */
   pending: number | null;
-}
-
-/** Thrown when the source database does not exist (never created, or deleted under a running pillow). */
-export class CouchDatabaseMissingError extends Error {
-  constructor(
-    readonly db: string,
-    url: string,
-  ) {
-    super(`CouchDB database "${db}" does not exist at ${redactUrl(url)}`);
-    this.name = 'CouchDatabaseMissingError';
-  }
 }
 
 interface RawChange {
@@ -133,7 +117,7 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
       else bound.signal.addEventListener('abort', fail, { once: true });
     });
     const body = await Promise.race([server.nano.request(request), aborted]);
-    return toPage(changesBody(body, server.url, db), since);
+    return toPage(changesBody(body, server.url, db));
   } catch (err) {
     if (bound.signal.aborted && !opts.signal?.aborted) {
       // CouchDB answers a long poll by its `timeout` even when nothing changed: no answer by then is a hung source
@@ -152,7 +136,8 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
   }
 }
 
-interface ChangesBody {
+/** A `_changes` answer, checked for its shape. */
+export interface ChangesBody {
   results: RawChange[];
   last_seq: unknown;
   pending?: number;
@@ -179,8 +164,8 @@ function changesBody(body: unknown, url: string, db: string): ChangesBody {
   return b as ChangesBody;
 }
 
-function toPage(body: ChangesBody, since: Seq): ChangesPage {
-  // keep the last change of a doc when a page holds it twice (as the original pillowtop did)
+/** The page of an answer: one change per doc, the last the answer gave (as the original pillowtop did). */
+export function toPage(body: ChangesBody): ChangesPage {
   const byId = new Map<string, Change>();
   for (const raw of body.results ?? []) {
     const doc = raw.doc ?? undefined;
@@ -200,35 +185,6 @@ function toPage(body: ChangesBody, since: Seq): ChangesPage {
     lastSeq: seqToText(body.last_seq)!,
     pending: typeof body.pending === 'number' ? body.pending : null,
   };
-}
-
-/** Turns nano/fetch errors into errors that say which side failed. */
-export function couchError(err: unknown, db: string, url: string): Error {
-  const e = err as { statusCode?: number; error?: string; reason?: string; message?: string };
-  if (e.statusCode === 404) return new CouchDatabaseMissingError(db, url);
-  if (e.statusCode === 401 || e.statusCode === 403) {
-    return new CouchRejectedError(
-      `CouchDB at ${redactUrl(url)} refused access to "${db}" (${e.statusCode}): check the credentials in COUCH_URL (a configuration error)`,
-      e.statusCode,
-      { cause: err },
-    );
-  }
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return new CouchRejectedError(
-      `CouchDB at ${redactUrl(url)} rejected a request on "${db}" (${e.statusCode}${e.error ? ` ${e.error}` : ''}): ${e.reason ?? e.message} (a configuration or input error, not an outage)`,
-      e.statusCode,
-      { cause: err },
-    );
-  }
-  if (e.statusCode) {
-    return new CouchUnavailableError(
-      `CouchDB at ${redactUrl(url)} answered ${e.statusCode} for "${db}": ${e.reason ?? e.message}`,
-      { cause: err },
-    );
-  }
-  return new CouchUnavailableError(`CouchDB at ${redactUrl(url)} is unreachable: ${e.message ?? String(err)}`, {
-    cause: err,
-  });
 }
 
 /**

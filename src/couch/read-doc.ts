@@ -1,5 +1,5 @@
 import type { Change, Doc } from '../types';
-import { couchError } from './read-changes';
+import { couchError } from './couch-errors';
 import type { CouchServer } from './couch-client';
 
 /**

@@ -1,16 +1,7 @@
 import net from 'node:net';
+import { freePort } from '../free-port';
 
-/** A port free on loopback right now (the OS picks it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Whether something already listens on the port. */
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -1,9 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPrometheusMetrics } from './prometheus';
 import type { PillowMetrics } from './pillow-metrics';
-import { freePort } from '../dev/ports';
 
 export interface MetricsServer {
   metrics: PillowMetrics;
@@ -16,24 +14,17 @@ export interface MetricsServer {
 /**
  * Serves Prometheus text on `PILLOWTOP_METRICS_HOST`:`PILLOWTOP_METRICS_PORT` (default
  * 127.0.0.1:9464, closed to other machines; a container sets 0.0.0.0) at `/metrics`: pillowtop_*
- * metrics, followed by the Temporal SDK's own, which the SDK core exports on a private loopback
- * port that this server reads from. Must run before any Temporal connection is made.
+ * metrics, followed by the Temporal SDK's own when `sdkMetricsUrl` says where the SDK core exports
+ * them (see installSdkRuntime in src/worker/sdk-runtime.ts).
  */
-export async function startMetricsServer(env: NodeJS.ProcessEnv = process.env): Promise<MetricsServer> {
+export async function startMetricsServer(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { sdkMetricsUrl?: string } = {},
+): Promise<MetricsServer> {
   const port = env.PILLOWTOP_METRICS_PORT === undefined ? 9464 : Number(env.PILLOWTOP_METRICS_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PILLOWTOP_METRICS_PORT must be a port number, got "${env.PILLOWTOP_METRICS_PORT}"`);
   const host = env.PILLOWTOP_METRICS_HOST || '127.0.0.1';
-  const sdkPort = await freePort();
-  Runtime.install({
-    // the SDK's own info lines (bundling, state changes) drown pillowtop's; PILLOWTOP_SDK_LOG_LEVEL=INFO brings them back
-    logger: new DefaultLogger((env.PILLOWTOP_SDK_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'),
-    telemetryOptions: {
-      metrics: {
-        prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, countersTotalSuffix: true, useSecondsForDurations: true },
-      },
-    },
-  });
   const { registry, metrics } = createPrometheusMetrics();
   const server = http.createServer(async (req, res) => {
     if (req.url !== '/metrics') {
@@ -42,9 +33,11 @@ export async function startMetricsServer(env: NodeJS.ProcessEnv = process.env): 
     }
     try {
       const ours = await registry.metrics();
-      const sdk = await fetch(`http://127.0.0.1:${sdkPort}/metrics`)
-        .then((r) => r.text())
-        .catch(() => '');
+      const sdk = opts.sdkMetricsUrl
+        ? await fetch(opts.sdkMetricsUrl)
+            .then((r) => r.text())
+            .catch(() => '')
+        : '';
       res.writeHead(200, { 'content-type': registry.contentType }).end(`${ours}\n${sdk}`);
     } catch (err) {
       res.writeHead(500).end(String(err));

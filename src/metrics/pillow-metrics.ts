@@ -6,7 +6,7 @@ export interface PillowMetrics {
   batch(pillow: string, seconds: number): void;
   processor(pillow: string, processor: string, seconds: number, processed: number, failed: number): void;
   position(pillow: string, pending: number | null, lagSeconds: number | null): void;
-  /** A batch failed: the pillow is not caught up (the lag clock runs from when it last was). */
+  /** A slice failed: the pillow is not caught up (the lag clock runs from when it last was). */
   failing(pillow: string): void;
   rewind(pillow: string): void;
   parked(pillow: string, count: number): void;

@@ -21,7 +21,7 @@ export function createPrometheusMetrics(registry: Registry = new Registry()): {
   });
   const batch = new Histogram({
     name: 'pillowtop_batch_duration_seconds',
-    help: 'One batch: read, filter, process, commit',
+    help: 'One page: read (long poll included), filter, write its batch and the checkpoint, hand off failures',
     labelNames: ['pillow'],
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { loadConfig } from '../config/load-config';
 import { createRegistry, type PillowRegistry } from '../config/pillow-registry';
 import type { ResolvedPillow } from '../config/pillow-definition';
-import { connectClient } from '../cli/temporal-client';
+import { connectClient } from '../temporal/temporal-client';
 import { taskQueue, temporalSettings } from '../temporal/connection-options';
 import { pillowWorkflowId } from '../workflows/ids';
 import type { CodecKeys } from '../codec/codec-keys';

@@ -1,6 +1,6 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
-import { redactUrl } from '../couch/couch-client';
+import { redactUrl } from '../couch/redact-url';
 import { pillowWorkflowId, PILLOW_WORKFLOW_TYPE } from '../workflows/ids';
 import type { PillowInput } from '../workflows/types';
 

@@ -55,7 +55,7 @@ async function feedHead(pillow: ResolvedPillow): Promise<string> {
 /**
  * Sends `pause` or `resume` (as `temporal workflow signal --name pause` would) to every partition,
  * then waits until the status query shows it, so the command reports what happened, not what was asked.
- * A pause waits for the batch in flight to be cancelled (it never commits after that).
+ * A pause waits for the slice in flight to be cancelled (it never commits after that).
  */
 export async function setPaused(client: Client, pillow: ResolvedPillow, paused: boolean): Promise<PillowStatusView[]> {
   const handles = await runningHandles(client, pillow);
@@ -66,7 +66,7 @@ export async function setPaused(client: Client, pillow: ResolvedPillow, paused: 
       for (;;) {
         const view = await h.query(statusQuery);
         // `paused` flips as soon as the signal is handled; the state becomes `paused` only once the
-        // batch in flight has been cancelled, so after `pause` returns nothing more is committed
+        // slice in flight has been cancelled, so after `pause` returns nothing more is committed
         const done = paused ? view.status === 'paused' : !view.paused;
         if (done) return view;
         if (Date.now() > deadline)

@@ -16,7 +16,7 @@ export interface StoppedPillow {
 const STOP_WAIT_MS = 60_000;
 
 /**
- * A graceful stop: `temporal workflow cancel`. The running batch is cancelled before it commits,
+ * A graceful stop: `temporal workflow cancel`. The running slice is cancelled before it commits,
  * the checkpoint stays stored with the sinks' rows, and the next start resumes there. Waits until
  * Temporal reports the workflow closed.
  */

@@ -10,7 +10,7 @@ export function createPool(
   const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 10_000 });
   // an idle client losing its server (restart) must not crash the worker; the next query reconnects
   pool.on('error', () => undefined);
-  // a checked-out client whose server goes away between queries (a restart mid-batch) emits 'error'
+  // a checked-out client whose server goes away between queries (a restart mid-page) emits 'error'
   // too, and with no listener that crashes the process; its next query fails instead (transient)
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;

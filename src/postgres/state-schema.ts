@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { MemoByKey } from '../memo-by-key';
 import { withTransaction } from './pool';
 
 /**
@@ -61,18 +62,14 @@ const MIGRATIONS = [
   `ALTER TABLE pillowtop_checkpoints ADD COLUMN IF NOT EXISTS partitions integer`,
 ];
 
-const migrated = new WeakMap<Pool, Promise<void>>();
+const migrated = new MemoByKey<Pool, void>({ weak: true });
 
 /** Creates the state tables once per pool; concurrent workers serialize on an advisory lock. */
 export function ensureStateSchema(pool: Pool): Promise<void> {
-  let done = migrated.get(pool);
-  if (!done) {
-    done = withTransaction(pool, async (client) => {
+  return migrated.get(pool, () =>
+    withTransaction(pool, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('pillowtop:state-schema'))`);
       for (const sql of MIGRATIONS) await client.query(sql);
-    });
-    migrated.set(pool, done);
-    done.catch(() => migrated.delete(pool));
-  }
-  return done;
+    }),
+  );
 }

@@ -1,6 +1,7 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { codecKeysFromEnv, type CodecKeys } from '../codec/codec-keys';
+import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
 
 /**
  * How to reach Temporal, read the way the Temporal SDK's environment configuration reads it
@@ -113,6 +114,7 @@ export function clientConnectionOptions(s: TemporalSettings): {
   };
 }
 
+/** The task queue pillows run on: `PILLOWTOP_TASK_QUEUE`, else DEFAULT_TASK_QUEUE. */
 export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PILLOWTOP_TASK_QUEUE || 'pillowtop';
+  return env.PILLOWTOP_TASK_QUEUE || DEFAULT_TASK_QUEUE;
 }

@@ -4,13 +4,15 @@ import { taskQueue, temporalSettings } from '../temporal/connection-options';
 import { createLogger } from '../logging';
 import { startWorker } from './start-worker';
 import { startMetricsServer } from '../metrics/metrics-server';
+import { installSdkRuntime } from './sdk-runtime';
 
 /** The worker as operators run it: config file, env settings, metrics server, signals. */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = createLogger({ component: 'worker' });
   const pillows = loadConfig();
   const pool = createPool(env.DATABASE_URL);
-  const metrics = await startMetricsServer(env);
+  const sdk = await installSdkRuntime(env);
+  const metrics = await startMetricsServer(env, { sdkMetricsUrl: sdk.metricsUrl });
   const settings = temporalSettings(env);
   const queue = taskQueue(env);
   const running = await startWorker({

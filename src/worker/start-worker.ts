@@ -84,12 +84,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       ...(opts.workflowBundle
         ? { workflowBundle: opts.workflowBundle }
         : { workflowsPath: require.resolve('../workflows') }),
-      // a batch long-polls most of its life; a few in flight per pillow is plenty
+      // a slice long-polls most of its life; a few in flight per pillow is plenty
       maxConcurrentActivityTaskExecutions: 200,
       identity,
       // a cancel (pause, rewind, stop) reaches an activity only in a heartbeat's answer, and the SDK
       // sends heartbeats at most every 0.8 × heartbeatTimeout (8 s) unless this is lower: controls take
-      // effect within about a second, at the price of one heartbeat call per second per running batch
+      // effect within about a second, at the price of one heartbeat call per second per running slice
       maxHeartbeatThrottleInterval: '1s',
       shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
     });

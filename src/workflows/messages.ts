@@ -3,8 +3,8 @@
  * workflows, the CLI and the tests. The names are part of the contract (DESIGN.md).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ChangeFailure } from '../types';
 import type {
-  FailedChange,
   PillowStatusView,
   RetryChangeStatus,
   RewindInput,
@@ -20,7 +20,7 @@ export const setCheckpointUpdate = defineUpdate<SetCheckpointResult, [SetCheckpo
 export const statusQuery = defineQuery<PillowStatusView>('status');
 
 /** Sent by a batch that failed the same doc again: joins the running retry workflow. */
-export const changeFailedSignal = defineSignal<[FailedChange]>('changeFailed');
+export const changeFailedSignal = defineSignal<[ChangeFailure]>('changeFailed');
 /** `pillowtop retry`: try a parked (or waiting) change now. */
 export const retryNowSignal = defineSignal('retryNow');
 /** A newer revision of the doc went through the pillow: nothing left to retry. */

@@ -2,7 +2,8 @@ import * as wf from '@temporalio/workflow';
 import type { PillowActivities } from '../activities/pillow-activities';
 import { changeFailedSignal, changeResolvedSignal, retryNowSignal, retryStatusQuery } from './messages';
 import { PILLOW_STATUS } from './search-attributes';
-import type { FailedChange, RetryChangeInput, RetryChangeState, RetryChangeStatus } from './types';
+import type { ChangeFailure } from '../types';
+import type { RetryChangeInput, RetryChangeState, RetryChangeStatus } from './types';
 
 const { retryDoc, changeRetryPolicy } = wf.proxyActivities<PillowActivities>({
   startToCloseTimeout: '2 minutes',
@@ -51,7 +52,7 @@ export async function retryChange(input: RetryChangeInput): Promise<RetryChangeS
     );
 
   wf.setHandler(retryStatusQuery, () => ({ ...status }));
-  wf.setHandler(changeFailedSignal, (failure: FailedChange) => {
+  wf.setHandler(changeFailedSignal, (failure: ChangeFailure) => {
     status.lastError = failure.error;
     // the pillow failed it again (a newer revision, or a rewind): a parked change starts over
     if (status.state === 'parked') {

@@ -2,6 +2,8 @@
  * Types shared by workflows, activities, the CLI and tests. Pure types only: workflow code
  * imports this, so nothing here may touch Node.
  */
+import type { ChangeFailure } from '../types';
+
 export type Seq = string;
 
 /** Values of the `PillowStatus` search attribute on `pillow` workflows. */
@@ -110,12 +112,6 @@ export interface SliceInput {
   maxPages?: number;
 }
 
-export interface FailedChange {
-  id: string;
-  seq: Seq | null;
-  error: string;
-}
-
 /** What a batch returns to the workflow: seqs, counts and failed ids, never doc bodies. */
 export interface SliceOutcome {
   since: Seq;
@@ -125,7 +121,7 @@ export interface SliceOutcome {
   processed: number;
   /** Dropped by the filter (or belonging to another partition). */
   skipped: number;
-  failed: FailedChange[];
+  failed: ChangeFailure[];
   /** How many failures were left out of `failed` to keep history small. */
   failedOmitted: number;
   pending: number | null;

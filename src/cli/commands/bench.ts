@@ -1,66 +1,39 @@
-import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error';
 
-interface BenchCliOptions {
-  docs?: string;
-  rate?: string;
-  followSeconds?: string;
-  repeat?: string;
-  quick?: boolean;
-  json?: string;
-  chart?: string;
-}
+// the bench lives beside src/ in a source checkout (bench/main.ts); the build and the image leave it out
+const BENCH_ENTRY = path.join(__dirname, '..', '..', '..', 'bench', 'main');
 
+/**
+ * `pillowtop bench`: hands its arguments to the bench of the source checkout (`npm run bench` runs the
+ * same), or says in one line that this installation has none.
+ */
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description(
-      'measure catch-up against a raw loop and the source limit, follow latency, worker memory and history cost; the last line is one JSON object',
-    )
-    .option('--docs <n>', 'case docs to load and catch up (default 50000; --quick: 2000)')
-    .option('--rate <n>', 'docs per second written while measuring follow latency (default 500; --quick: 100)')
-    .option('--follow-seconds <n>', 'how long to write at --rate (default 30; --quick: 4)')
-    .option(
-      '--repeat <n>',
-      'rounds of source limit, raw loop and catch-up; each figure is the best (default 3; --quick: 1)',
-    )
-    .option('--quick', 'a small run that keeps the bench working (the test suite runs it)')
-    .option('--json <file>', 'also write the JSON figures to this file')
-    .option('--chart <file>', 'also draw the figures as an SVG chart into this file')
-    .addHelpText(
-      'after',
-      `
-Starts its own Temporal dev server, pouchdb-server and a fresh PostgreSQL database, unless
-TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them. Progress goes to stderr.`,
-    )
-    .action(async (opts: BenchCliOptions) => {
-      const quick = opts.quick === true;
-      const docs = whole(opts.docs, quick ? 2000 : 50_000, '--docs', 1);
-      const rate = whole(opts.rate, quick ? 100 : 500, '--rate', 1);
-      const followSeconds = whole(opts.followSeconds, quick ? 4 : 30, '--follow-seconds', 1);
-      const repeat = whole(opts.repeat, quick ? 1 : 3, '--repeat', 1);
-      // required here, not at the top: the bench needs dev dependencies the production image lacks
-      const { runBench } = require('../../bench/run-bench') as typeof import('../../bench/run-bench');
-      const { renderChart } = require('../../bench/chart') as typeof import('../../bench/chart');
-      const result = await runBench({
-        docs,
-        repeat,
-        rate,
-        followSeconds,
-        quick,
-        env: process.env,
-        progress: (line) => process.stderr.write(`bench: ${line}\n`),
-      });
-      if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
-      if (opts.chart) writeFileSync(opts.chart, renderChart(result));
-      process.stdout.write(JSON.stringify(result) + '\n');
+    .description('measure pillowtop against the source limit and a raw loop (source checkout only; --help for options)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .argument('[options...]')
+    .action(async (args: string[]) => {
+      const bench = loadBench();
+      await bench.benchCommand('pillowtop bench').exitOverride().parseAsync(args, { from: 'user' });
     });
 }
 
-function whole(value: string | undefined, fallback: number, flag: string, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} must be a whole number of at least ${min}`);
-  return n;
+// no type import of it either: the build would compile it in
+interface BenchEntry {
+  benchCommand(name: string): Command;
+}
+
+function loadBench(): BenchEntry {
+  try {
+    // required here, not at the top: the bench needs dev dependencies the production image lacks
+    return require(BENCH_ENTRY) as BenchEntry;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /bench[\\/]main/.test((err as Error).message))
+      throw new CliError('the bench ships with the source checkout, run npm run bench');
+    throw err;
+  }
 }

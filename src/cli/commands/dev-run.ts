@@ -14,6 +14,7 @@ import { createRegistry } from '../../config/pillow-registry';
 import { createPool } from '../../postgres/pool';
 import { startWorker } from '../../worker/start-worker';
 import { startMetricsServer } from '../../metrics/metrics-server';
+import { installSdkRuntime } from '../../worker/sdk-runtime';
 import { startPillow } from '../../operations/start-pillow';
 import { taskQueue } from '../../temporal/connection-options';
 import { createLogger } from '../../logging';
@@ -100,10 +101,11 @@ export async function runDev(opts: DevOptions & { seedCount: number; perSecond: 
       }
     }
 
-    const metrics = await startMetricsServer({
-      ...env,
-      PILLOWTOP_METRICS_PORT: process.env.PILLOWTOP_METRICS_PORT ?? '0',
-    });
+    const sdk = await installSdkRuntime(env);
+    const metrics = await startMetricsServer(
+      { ...env, PILLOWTOP_METRICS_PORT: process.env.PILLOWTOP_METRICS_PORT ?? '0' },
+      { sdkMetricsUrl: sdk.metricsUrl },
+    );
     cleanups.push(() => metrics.close());
     const pool = createPool(stack.databaseUrl);
     cleanups.push(() => pool.end());

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Pool } from 'pg';
 import { CliError } from '../cli-error';
-import { connectClient } from '../temporal-client';
+import { connectClient } from '../../temporal/temporal-client';
 import { createPool, withTransaction } from '../../postgres/pool';
 import { lastCheckpointWithReason, recordCheckpoint, REWIND_REASON } from '../../postgres/checkpoint-history';
 import { readCheckpoint } from '../../postgres/checkpoint-read';

@@ -9,7 +9,7 @@ export function registerPauseResume(program: Command): void {
       .command(verb)
       .description(
         paused
-          ? 'pause a pillow: the running batch is interrupted before it commits; the checkpoint stays'
+          ? 'pause a pillow: the running slice is interrupted before its page commits; the checkpoint stays'
           : 'resume a paused pillow from its checkpoint',
       )
       .argument('<name>', 'a pillow from the config file')

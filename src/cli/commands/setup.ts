@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { connectClient } from '../temporal-client';
+import { connectClient } from '../../temporal/temporal-client';
 import { temporalSettings } from '../../temporal/connection-options';
 import { registerSearchAttributes } from '../../temporal/search-attributes-setup';
 import { CliError } from '../cli-error';

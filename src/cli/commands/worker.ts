@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runWorkerFromEnv } from '../../worker/run-worker-from-env';
+import { DEFAULT_TASK_QUEUE } from '../../workflows/ids';
 
 export function registerWorker(program: Command): void {
   program
@@ -12,7 +13,7 @@ Environment:
   TEMPORAL_ADDRESS        Temporal frontend (default localhost:7233)
   TEMPORAL_NAMESPACE      namespace (default "default"); TEMPORAL_API_KEY / TEMPORAL_TLS_* for TLS
   TEMPORAL_TLS            1, true, yes or on: TLS on; TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE: a TOML profile
-  PILLOWTOP_TASK_QUEUE    task queue (default "pillowtop")
+  PILLOWTOP_TASK_QUEUE    task queue (default "${DEFAULT_TASK_QUEUE}")
   PILLOWTOP_CONFIG        config file (default pillowtop.config.ts in the project)
   COUCH_URL               CouchDB server, credentials included
   DATABASE_URL            PostgreSQL: checkpoints and the PostgreSQL processors

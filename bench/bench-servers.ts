@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTemporalDevServer } from '../dev/temporal-server';
-import { startCouchDevServer } from '../dev/couch-server';
-import { createDatabase, resolveDevPostgres } from '../dev/postgres-server';
+import { startTemporalDevServer } from '../src/dev/temporal-server';
+import { startCouchDevServer } from '../src/dev/couch-server';
+import { createDatabase, resolveDevPostgres } from '../src/dev/postgres-server';
 
 export interface BenchServers {
   temporalAddress: string;

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createPool } from '../postgres/pool';
-import { startWorker } from '../worker/start-worker';
-import { silentLogger } from '../logging';
+import { createPool } from '../src/postgres/pool';
+import { startWorker } from '../src/worker/start-worker';
+import { silentLogger } from '../src/logging';
 import { benchPillow, type BenchPillowSpec } from './bench-pillow';
 
 export interface BenchWorkerConfig {

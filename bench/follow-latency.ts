@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { quoteIdent } from '../postgres/identifiers';
+import { quoteIdent } from '../src/postgres/identifiers';
 import { writeAtRate } from './bench-docs';
 
 export interface FollowResult {

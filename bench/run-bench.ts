@@ -5,10 +5,10 @@ import nano from 'nano';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { createPool } from '../postgres/pool';
-import { quoteIdent } from '../postgres/identifiers';
-import { clientConnectionOptions, temporalSettings } from '../temporal/connection-options';
-import { DEFAULT_BATCH_SIZE } from '../config/pillow-definition';
+import { createPool } from '../src/postgres/pool';
+import { quoteIdent } from '../src/postgres/identifiers';
+import { clientConnectionOptions, temporalSettings } from '../src/temporal/connection-options';
+import { DEFAULT_BATCH_SIZE } from '../src/config/pillow-definition';
 import { benchServers } from './bench-servers';
 import { expectedAgeSum, loadDocs } from './bench-docs';
 import { rawLoop, sourceLimit, type LoopResult } from './baselines';
@@ -47,8 +47,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const bundlePath = path.join(servers.dir, 'workflow-bundle.js');
     writeFileSync(
       bundlePath,
-      (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }))
-        .code,
+      (
+        await bundleWorkflowCode({
+          workflowsPath: require.resolve('../src/workflows'),
+          logger: new DefaultLogger('WARN'),
+        })
+      ).code,
     );
     const spec = (name: string, partitions: number): BenchPillowSpec => ({
       name: `${run}_${name}`,

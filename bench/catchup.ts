@@ -1,14 +1,14 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
-import { resolvePillow } from '../config/pillow-definition';
-import { startPillow } from '../operations/start-pillow';
-import { quoteIdent } from '../postgres/identifiers';
-import { pillowWorkflowId } from '../workflows/ids';
-import { statusQuery } from '../workflows/messages';
+import { resolvePillow } from '../src/config/pillow-definition';
+import { startPillow } from '../src/operations/start-pillow';
+import { quoteIdent } from '../src/postgres/identifiers';
+import { pillowWorkflowId } from '../src/workflows/ids';
+import { statusQuery } from '../src/workflows/messages';
 import { benchPillow, type BenchPillowSpec } from './bench-pillow';
-import { caseDoc } from '../dev/demo-data';
-import { partitionOf } from '../activities/filter-changes';
+import { caseDoc } from '../src/dev/demo-data';
+import { partitionOf } from '../src/partition-hash';
 
 export interface CatchupResult {
   docs: number;

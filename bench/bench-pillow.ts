@@ -1,5 +1,5 @@
-import type { PillowDefinition } from '../config/pillow-definition';
-import { postgresTable, type ColumnMapping } from '../processors/postgres-table';
+import type { PillowDefinition } from '../src/config/pillow-definition';
+import { postgresTable, type ColumnMapping } from '../src/processors/postgres-table';
 
 /** What a bench worker process needs to know to run the bench's pillows. */
 export interface BenchPillowSpec {

@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
-import { couchServer } from '../couch/couch-client';
-import { readChanges } from '../couch/read-changes';
-import { quoteIdent } from '../postgres/identifiers';
-import type { Change } from '../types';
+import { couchServer } from '../src/couch/couch-client';
+import { readChanges } from '../src/couch/read-changes';
+import { quoteIdent } from '../src/postgres/identifiers';
+import type { Change } from '../src/types';
 
 const BATCH = 1000;
 

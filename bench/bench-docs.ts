@@ -1,6 +1,6 @@
 import nano from 'nano';
-import { caseDoc, writeDocs } from '../dev/demo-data';
-import type { Doc } from '../types';
+import { caseDoc, writeDocs } from '../src/dev/demo-data';
+import type { Doc } from '../src/types';
 
 /** Writes `count` case docs (ids from `first`) with `_bulk_docs`, a few requests in flight. */
 export async function loadDocs(couchUrl: string, db: string, count: number, first = 0): Promise<void> {

@@ -1,0 +1,80 @@
+/**
+ * The bench's entry point: `npm run bench -- [options]` (or `pillowtop bench` in a source checkout,
+ * which hands over to this). A tool that measures the product, not part of it: the build and the
+ * image leave it out.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { CliError, oneLine } from '../src/cli/cli-error';
+import { runBench } from './run-bench';
+import { renderChart } from './chart';
+
+interface BenchCliOptions {
+  docs?: string;
+  rate?: string;
+  followSeconds?: string;
+  repeat?: string;
+  quick?: boolean;
+  json?: string;
+  chart?: string;
+}
+
+export const BENCH_DESCRIPTION =
+  'measure catch-up against a raw loop and the source limit, follow latency, worker memory and history cost; the last line is one JSON object';
+
+/** The bench's command line, named as it was called (`pillowtop bench`, `npm run bench --`). */
+export function benchCommand(name: string): Command {
+  return new Command(name)
+    .description(BENCH_DESCRIPTION)
+    .option('--docs <n>', 'case docs to load and catch up (default 50000; --quick: 2000)')
+    .option('--rate <n>', 'docs per second written while measuring follow latency (default 500; --quick: 100)')
+    .option('--follow-seconds <n>', 'how long to write at --rate (default 30; --quick: 4)')
+    .option(
+      '--repeat <n>',
+      'rounds of source limit, raw loop and catch-up; each figure is the best (default 3; --quick: 1)',
+    )
+    .option('--quick', 'a small run that keeps the bench working (the test suite runs it)')
+    .option('--json <file>', 'also write the JSON figures to this file')
+    .option('--chart <file>', 'also draw the figures as an SVG chart into this file')
+    .addHelpText(
+      'after',
+      `
+Starts its own Temporal dev server, pouchdb-server and a fresh PostgreSQL database, unless
+TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them. Progress goes to stderr.`,
+    )
+    .action(async (opts: BenchCliOptions) => {
+      const quick = opts.quick === true;
+      const docs = whole(opts.docs, quick ? 2000 : 50_000, '--docs', 1);
+      const rate = whole(opts.rate, quick ? 100 : 500, '--rate', 1);
+      const followSeconds = whole(opts.followSeconds, quick ? 4 : 30, '--follow-seconds', 1);
+      const repeat = whole(opts.repeat, quick ? 1 : 3, '--repeat', 1);
+      const result = await runBench({
+        docs,
+        repeat,
+        rate,
+        followSeconds,
+        quick,
+        env: process.env,
+        progress: (line) => process.stderr.write(`bench: ${line}\n`),
+      });
+      if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+      if (opts.chart) writeFileSync(opts.chart, renderChart(result));
+      process.stdout.write(JSON.stringify(result) + '\n');
+    });
+}
+
+function whole(value: string | undefined, fallback: number, flag: string, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} must be a whole number of at least ${min}`);
+  return n;
+}
+
+if (require.main === module) {
+  benchCommand('npm run bench --')
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      console.error(`bench: ${oneLine(err)}`);
+      process.exitCode = err instanceof CliError ? err.exitCode : 1;
+    });
+}

@@ -1,0 +1,69 @@
+import type { Context } from '@temporalio/activity';
+import type { ActivityDeps } from '../deps';
+import type { SliceInput, SliceOutcome } from '../../workflows/types';
+import type { Seq } from '../../types';
+import { pageContext } from './page-context';
+import { readPage } from './read-page';
+import { writeBatch } from './write-batch';
+import { settleFailures } from './settle-failures';
+import { observePosition } from './observe-position';
+import { MAX_FAILED_IN_HISTORY } from '../catch-up-slice';
+
+/**
+ * One page: read it (long-polling while caught up), write its batch with the checkpoint in one
+ * transaction, hand its failing changes to `retryChange` workflows, and observe the position. Returns
+ * only seqs, counts and failed ids.
+ */
+export async function runPage(
+  deps: ActivityDeps,
+  input: SliceInput,
+  ctx: Context,
+  longPoll = true,
+): Promise<SliceOutcome> {
+  const started = performance.now();
+  const at = await pageContext(deps, input, ctx);
+  const read = await readPage(at, input.since, longPoll);
+  const written = await writeBatch(at, input, read.page);
+  if (written.checkpointMovedTo !== undefined) return movedOutcome(input.since, written.checkpointMovedTo, started);
+  const { failures, processed } = await settleFailures(at, written);
+  const position = await observePosition(at, input.since, read, failures.length, started);
+
+  const { page, full } = read;
+  return {
+    since: input.since,
+    lastSeq: page.lastSeq,
+    read: page.changes.length,
+    processed,
+    // other partitions' docs, design docs, docs outside the filter (removed from the sinks), and in a
+    // backfill the docs that moved on since it read them
+    skipped: page.changes.length - processed - failures.length,
+    failed: failures.slice(0, MAX_FAILED_IN_HISTORY),
+    failedOmitted: Math.max(0, failures.length - MAX_FAILED_IN_HISTORY),
+    pending: position.pending,
+    idle: page.changes.length === 0 && page.lastSeq === input.since,
+    full,
+    rewound: position.feedRewound,
+    durationMs: position.durationMs,
+  };
+}
+
+/**
+ * The stored checkpoint was not this page's `since` (a cancelled page that committed anyway, or an
+ * earlier run's activity): nothing was written, and the pillow carries on from the stored one.
+ */
+function movedOutcome(since: Seq, stored: Seq, started: number): SliceOutcome {
+  return {
+    since,
+    lastSeq: stored,
+    read: 0,
+    processed: 0,
+    skipped: 0,
+    failed: [],
+    failedOmitted: 0,
+    pending: null,
+    idle: false,
+    full: true,
+    rewound: false,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
