@@ -7,7 +7,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually, testEnv } from './helpers/harness';
@@ -25,6 +25,8 @@ const production = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
 });
 
 before(async () => {
+  // as `npm run build` does: what an earlier build left (a moved folder) must not linger in dist/
+  rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   await run(
     process.execPath,
     [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
