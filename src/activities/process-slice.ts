@@ -5,7 +5,7 @@ import type { SliceInput, SliceOutcome } from '../workflows/types';
 import { pillowKey } from '../workflows/ids';
 import { couchServer, CouchSourceError, redactUrl } from '../couch/couch-client';
 import { databaseInfo, readChanges, type ChangesPage } from '../couch/read-changes';
-import { seqEstimate } from '../seq';
+import { seqEstimate } from '../checkpoint/seq';
 import { filterChanges, type FilteredChanges } from './filter-changes';
 import { startPrefetch, takePrefetch } from './prefetch';
 import { ensurePillowSetup } from './setup-pillow';

@@ -1,5 +1,5 @@
 import type { Change, Doc, Seq } from '../types';
-import { seqToText } from '../seq';
+import { seqToText } from '../checkpoint/seq';
 import {
   CouchRejectedError,
   CouchSourceError,
