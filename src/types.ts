@@ -8,8 +8,8 @@
  */
 import type { PoolClient } from 'pg';
 
-/** An opaque CouchDB sequence. Never parse, compare or do arithmetic on it (see `seq.ts` for estimates). */
-export type Seq = string;
+import type { Seq } from './checkpoint/seq';
+export type { Seq };
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

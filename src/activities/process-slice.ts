@@ -18,7 +18,7 @@ import { lookupPillow, notOnThisWorker } from './lookup-pillow';
 import { errorText } from '../processors/doc-error';
 import { runCatchUpSlice } from './catch-up-slice';
 import { cachedHead } from './head-cache';
-import { recordCheckpoint, REWIND_REASON } from '../postgres/checkpoint-history';
+import { recordCheckpoint, REWIND_REASON } from '../checkpoint';
 
 // a sweep under way takes this much of each page's time, so the feed keeps moving too
 const SWEEP_BUDGET_MS = 1000;
@@ -78,7 +78,7 @@ async function runPage(deps: ActivityDeps, input: SliceInput, ctx: Context, long
   const started = performance.now();
   const pillow = lookupPillow(deps, input.name);
   // the partition count the workflow runs under, not this worker's: a config change reaches a running
-  // partition only through a restart, which reads its new share from 0 (see checkpoint-layout.ts)
+  // partition only through a restart, which reads its new share from 0 (see checkpoint/layout.ts)
   const partitions = input.partitions ?? pillow.partitions;
   if (input.partition !== undefined && !(input.partition >= 0 && input.partition < partitions))
     throw notOnThisWorker(

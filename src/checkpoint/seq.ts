@@ -1,4 +1,8 @@
-import type { Seq } from '../workflows/types';
+/**
+ * An opaque CouchDB sequence: stored as text and sent back verbatim. Never parse, compare or do
+ * arithmetic on it (`seqEstimate` below is for estimates only). Pure: workflow code imports this.
+ */
+export type Seq = string;
 
 /**
  * Sequences are opaque. CouchDB 2+/3 seqs look like `"12345-g1AAAA..."`, 1.x and pouchdb-server give

@@ -2,7 +2,8 @@
  * Types shared by workflows, activities, the CLI and tests. Pure types only: workflow code
  * imports this, so nothing here may touch Node.
  */
-export type Seq = string;
+import type { Seq } from '../checkpoint/seq';
+export type { Seq };
 
 /** Values of the `PillowStatus` search attribute on `pillow` workflows. */
 export type PillowStatusValue = 'running' | 'paused' | 'catching-up' | 'idle' | 'failing';
