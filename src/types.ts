@@ -4,8 +4,8 @@
  */
 import type { PoolClient } from 'pg';
 
-/** An opaque CouchDB sequence. Never parse, compare or do arithmetic on it (see `seq.ts` for estimates). */
-export type Seq = string;
+import type { Seq } from './checkpoint/seq';
+export type { Seq };
 
 /** A CouchDB document as the feed delivers it. */
 export interface Doc {

@@ -11,7 +11,7 @@ import { postgresMirror } from '../src/processors/postgres-mirror';
 import { partitionOf } from '../src/partition-hash';
 import { resolvePillow, type PillowDefinition } from '../src/config/pillow-definition';
 import { startPillow } from '../src/operations/start-pillow';
-import { listCheckpoints } from '../src/postgres/checkpoint-history';
+import { listCheckpoints } from '../src/checkpoint';
 import { pillowWorkflowId } from '../src/workflows/ids';
 import type { RunningWorker } from '../src/worker/start-worker';
 import type { Doc, Processor } from '../src/types';

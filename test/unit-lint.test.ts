@@ -45,7 +45,7 @@ describe('lint: workflow imports', () => {
       "import * as wf from '@temporalio/workflow';",
       "import { ApplicationFailure } from '@temporalio/common';",
       "import type { PillowActivities } from '../activities/pillow-activities';",
-      "import { seqProblem } from '../seq';",
+      "import { seqProblem } from '../checkpoint/seq';",
       "import { pillowKey } from './ids';",
     ].join('\n');
     assert.deepEqual(await importProblems('src/workflows/probe.ts', fine + '\n'), []);

@@ -1,7 +1,7 @@
 // Pure logic, no servers: seqs, column conversion, filtering and partitioning, identifiers.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seqEstimate, seqProblem, seqToText } from '../src/seq';
+import { seqEstimate, seqProblem, seqToText } from '../src/checkpoint/seq';
 import { toColumnValue } from '../src/processors/column-types';
 import { DocError } from '../src/processors/doc-error';
 import { identifierProblem, quoteIdent } from '../src/postgres/identifiers';

@@ -10,10 +10,7 @@ import { databaseInfo } from '../couch/read-changes';
 import { readDoc } from '../couch/read-doc';
 import { seqRejection } from '../couch/check-seq';
 import { ensurePillowSetup } from './setup-pillow';
-import { resumeCheckpoint } from '../postgres/checkpoint-layout';
-import { writeCheckpoint } from '../postgres/checkpoint-write';
-import { recordCheckpoint } from '../postgres/checkpoint-history';
-import { withTransaction } from '../postgres/pool';
+import { resumeCheckpoint, writeCheckpoint } from '../checkpoint';
 import { filterChanges, type FilteredChanges } from './filter-changes';
 import { writeChanges } from './write-changes';
 import { isOutage } from './outage';
@@ -76,10 +73,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Stores a checkpoint set by a rewind, an update or a start override, with a history entry. */
     async saveCheckpoint(input: { key: string; seq: Seq; reason: string }): Promise<void> {
-      await withTransaction(deps.pool, async (db) => {
-        await writeCheckpoint(db, input.key, input.seq);
-        await recordCheckpoint(db, input.key, input.seq, input.reason);
-      });
+      await writeCheckpoint(deps.pool, input.key, input.seq, input.reason);
     },
 
     /** The feed's head, for `rewind {"to": "now"}`. */

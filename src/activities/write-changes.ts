@@ -3,7 +3,7 @@ import type { Change, ChangeFailure, Logger, Processor, Seq } from '../types';
 import type { PillowMetrics } from '../metrics/pillow-metrics';
 import { errorText } from '../processors/doc-error';
 import { isConnectionLost } from '../postgres/pg-errors';
-import { advanceCheckpoint } from '../postgres/checkpoint-write';
+import { advanceCheckpoint } from '../checkpoint';
 import { recordFailingDocs, resolveFailingDocs } from '../postgres/failing-docs';
 import { takeWriteLocks } from '../postgres/write-lock';
 import { BatchOutageError, isOutage } from './outage';

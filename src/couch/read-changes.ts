@@ -1,5 +1,5 @@
 import type { Change, Doc, Seq } from '../types';
-import { seqToText } from '../seq';
+import { seqToText } from '../checkpoint/seq';
 import type { CouchServer } from './couch-client';
 import { couchError, CouchSourceError, excerpt } from './couch-errors';
 import { redactUrl } from './redact-url';

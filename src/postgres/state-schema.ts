@@ -58,7 +58,7 @@ const MIGRATIONS = [
      PRIMARY KEY (pillow, processor)
    )`,
   // the partition count a checkpoint was written under (null: written before this was recorded);
-  // a partition resumes only from a checkpoint of its own doc set (see checkpoint-layout.ts)
+  // a partition resumes only from a checkpoint of its own doc set (see checkpoint/layout.ts)
   `ALTER TABLE pillowtop_checkpoints ADD COLUMN IF NOT EXISTS partitions integer`,
 ];
 

@@ -3,8 +3,8 @@
  * imports this, so nothing here may touch Node.
  */
 import type { ChangeFailure } from '../types';
-
-export type Seq = string;
+import type { Seq } from '../checkpoint/seq';
+export type { Seq };
 
 /** Values of the `PillowStatus` search attribute on `pillow` workflows. */
 export type PillowStatusValue = 'running' | 'paused' | 'catching-up' | 'idle' | 'failing';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import nano from 'nano';
 import type { Pool } from 'pg';
-import { seqToText } from '../../src/seq';
+import { seqToText } from '../../src/checkpoint/seq';
 import { tally } from './faults-tally';
 import { eventually } from './harness';
 

@@ -1,6 +1,6 @@
 import { databaseInfo } from '../../couch/read-changes';
 import type { CouchServer } from '../../couch/couch-client';
-import { seqEstimate } from '../../seq';
+import { seqEstimate } from '../../checkpoint/seq';
 import { cachedHead } from '../head-cache';
 
 /** Where the server gives no `pending` (pouchdb-server), estimate it from the update seq. */

@@ -1,6 +1,6 @@
 import type { ChangesPage } from '../../couch/read-changes';
-import { recordCheckpoint, REWIND_REASON } from '../../postgres/checkpoint-history';
-import { seqEstimate } from '../../seq';
+import { recordCheckpoint, REWIND_REASON } from '../../checkpoint';
+import { seqEstimate } from '../../checkpoint/seq';
 import type { Seq } from '../../types';
 import { continueSweep, startSweep } from '../sweep-removed-docs';
 import type { PageContext } from './page-context';

@@ -5,6 +5,7 @@ import { CouchSourceError } from '../../couch/couch-errors';
 import { redactUrl } from '../../couch/redact-url';
 import { errorText } from '../../processors/doc-error';
 import type { Seq } from '../../types';
+import { shortSeq } from '../../checkpoint/seq';
 import { startPrefetch, takePrefetch } from '../prefetch';
 import { throwIfCancelled } from './cancelled';
 import type { PageContext } from './page-context';
@@ -81,12 +82,8 @@ export async function confirmQuiet(
   const still = again.pending ?? (await ahead(since));
   if (still === null || still === 0) return again;
   throw new CouchSourceError(
-    `${source} keeps answering an empty page at seq ${shortSeq(since)} while ${still} change(s) are past it (stuck source)`,
+    `${source} keeps answering an empty page at seq ${shortSeq(since, 40)} while ${still} change(s) are past it (stuck source)`,
   );
-}
-
-function shortSeq(seq: string): string {
-  return seq.length > 40 ? seq.slice(0, 40) + '…' : seq;
 }
 
 /**

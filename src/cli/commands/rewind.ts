@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withOps } from '../../operations/pillow-context';
 import { rewindPillow, type RewindTo } from '../../operations/steer-pillow';
-import { seqProblem } from '../../seq';
+import { seqProblem } from '../../checkpoint/seq';
 import { CliError } from '../cli-error';
 
 interface RewindOptions {

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
-import { withTransaction } from './pool';
-import { recordCheckpoint } from './checkpoint-history';
-import type { Seq } from '../types';
+import { withTransaction } from '../postgres/pool';
+import { recordCheckpoint } from './history';
+import type { Seq } from './seq';
 
 /** The reason recorded when a partition's stored checkpoint was dropped because the partition count changed. */
 export const LAYOUT_REASON = 'partition layout changed';

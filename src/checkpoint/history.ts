@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { Seq } from '../types';
+import type { Seq } from './seq';
 
 export interface CheckpointRecord {
   seq: Seq;

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Seq } from '../types';
+import type { Seq } from './seq';
 
 /** The checkpoint last committed for a pillow (or partition), or null if it never ran. */
 export async function readCheckpoint(pool: Pool, key: string): Promise<Seq | null> {

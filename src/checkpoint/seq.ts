@@ -1,4 +1,8 @@
-import type { Seq } from './types';
+/**
+ * An opaque CouchDB sequence: stored as text and sent back verbatim. Never parse, compare or do
+ * arithmetic on it (`seqEstimate` below is for estimates only). Pure: workflow code imports this.
+ */
+export type Seq = string;
 
 /**
  * Sequences are opaque. CouchDB 2+/3 seqs look like `"12345-g1AAAA..."`, 1.x and pouchdb-server give
@@ -20,9 +24,6 @@ export function seqToText(seq: unknown): Seq | null {
   return null;
 }
 
-/** Where a rewind can point: a seq, the start of the feed, or the feed's current head. */
-export type RewindTarget = Seq | '0' | 'now';
-
 const MAX_SEQ_LENGTH = 4096;
 
 /** Checks that a value can be a seq to send to CouchDB; returns the reason it cannot, or null. */
@@ -32,4 +33,9 @@ export function seqProblem(value: unknown): string | null {
   if (value.length > MAX_SEQ_LENGTH) return `a seq must be at most ${MAX_SEQ_LENGTH} characters`;
   if (/[\s\u0000-\u001f]/.test(value)) return 'a seq must not contain whitespace or control characters';
   return null;
+}
+
+/** A seq cut to fit a log line or an activity summary. */
+export function shortSeq(seq: string, max = 24): string {
+  return seq.length > max ? seq.slice(0, max) + '…' : seq;
 }
