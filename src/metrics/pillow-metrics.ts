@@ -5,7 +5,8 @@
 export interface PillowMetrics {
   batch(pillow: string, seconds: number): void;
   processor(pillow: string, processor: string, seconds: number, processed: number, failed: number): void;
-  position(pillow: string, pending: number | null, lagSeconds: number | null): void;
+  /** How many changes the source has past the pillow's position (null: unknown); the lag in seconds follows from it. */
+  position(pillow: string, pending: number | null): void;
   /** A slice failed: the pillow is not caught up (the lag clock runs from when it last was). */
   failing(pillow: string): void;
   rewind(pillow: string): void;

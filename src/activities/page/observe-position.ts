@@ -34,7 +34,7 @@ export async function observePosition(
   const feedRewound = read.dbBehind || isFeedRewound(since, page);
   const durationMs = Math.round(performance.now() - started);
   deps.metrics.batch(pillow.name, durationMs / 1000);
-  deps.metrics.position(key, pending, pending === 0 ? 0 : null); // per partition: each has its own position
+  deps.metrics.position(key, pending); // per partition: each has its own position
   if (feedRewound) {
     // the last good position, for `pillowtop fix-rewind`: the feed handed out seqs from before it
     await recordCheckpoint(deps.pool, key, since, REWIND_REASON);

@@ -51,7 +51,7 @@ export async function readPage(at: PageContext, since: Seq, longPoll: boolean): 
     throwIfCancelled(ctx);
     // the position still moves on while the feed is unreadable, if the db info says how far
     const behind = await at.sourceAhead(since).catch(() => null);
-    if (behind !== null && behind > 0) at.deps.metrics.position(at.key, behind, null);
+    if (behind !== null && behind > 0) at.deps.metrics.position(at.key, behind);
     throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
   }
   ctx.heartbeat({ since, read: page.changes.length });
