@@ -1,0 +1,154 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setupSuite, eventually, type Suite } from './helpers/harness';
+import {
+  differences,
+  sourceWinners,
+  startLiveWriter,
+  startReaders,
+  tableRows,
+  tableWinners,
+} from './helpers/rebuild-traffic';
+import { caseDoc, writeDocs } from '../src/dev/demo-data';
+import { postgresMirror } from '../src/processors/postgres-mirror';
+import { postgresTable, type ColumnMapping } from '../src/processors/postgres-table';
+import type { PillowDefinition } from '../src/config/pillow-definition';
+import type { RunningWorker } from '../src/worker/start-worker';
+import { rebuildWorkflowId, type RebuildStatus } from '../src/workflows/rebuild-types';
+import { rebuildStatusQuery } from '../src/workflows/rebuild';
+
+const DOCS = 20_000;
+
+describe('pillowtop rebuild of a postgresTable', () => {
+  let s: Suite;
+  let db: string;
+  let worker: RunningWorker;
+  let revs: Map<string, string>;
+  const name = 'rb';
+  const processor = 'postgresTable:rb_index';
+  const pillowWith = (age: ColumnMapping['type']): PillowDefinition => ({
+    name,
+    source: { db },
+    batchSize: 500,
+    longPollSeconds: 1,
+    processors: [
+      postgresMirror({ table: 'rb_mirror' }),
+      postgresTable({
+        table: 'rb_index',
+        columns: [
+          { name: 'owner_id', type: 'text' },
+          { name: 'age', type: age, expression: 'properties.age' },
+        ],
+      }),
+    ],
+  });
+
+  const startRebuild = (graceSeconds = 1) =>
+    s.client.workflow.start('rebuild', {
+      workflowId: rebuildWorkflowId(name, processor),
+      taskQueue: s.taskQueue,
+      args: [{ name, processor, graceSeconds }],
+    });
+
+  const generations = async () =>
+    (
+      await s.pool.query<{ live_generation: number; building_generation: number | null; state: string }>(
+        `SELECT live_generation, building_generation, state FROM pillowtop_generations WHERE pillow = $1 AND processor = $2`,
+        [name, processor],
+      )
+    ).rows[0];
+  const tables = async () =>
+    (
+      await s.pool.query<{ t: string }>(
+        `SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'rb_index%' ORDER BY 1`,
+      )
+    ).rows.map((r) => r.t);
+
+  /** The table and the mirror equal the source's winning revisions once the live pillow has caught up. */
+  const converged = () =>
+    s.eventuallyFor(
+      `pillow/${name}`,
+      'rb_index equal to the source',
+      async () => differences(await sourceWinners(s.couchUrl, db), await tableWinners(s.pool, 'rb_index')) === '',
+      120_000,
+    );
+
+  before(async () => {
+    s = await setupSuite('rebuild');
+    db = await s.couchDb('rb');
+    revs = await writeDocs(
+      s.couchUrl,
+      db,
+      Array.from({ length: DOCS }, (_, i) => caseDoc(i)),
+    );
+    worker = await s.startWorker([pillowWith('integer')]);
+    await s.startPillowCli(name);
+    await eventually(
+      'the live pillow caught up',
+      async () => (await tableRows(s.pool, 'rb_index')()) === DOCS,
+      180_000,
+    );
+  });
+  after(() => s.cleanup());
+
+  test('readers never see fewer rows while a rebuild runs beside live writes; the end state is the source', async () => {
+    const before = await tableRows(s.pool, 'rb_index')();
+    assert.equal(before, DOCS);
+    const readers = startReaders(tableRows(s.pool, 'rb_index'));
+    const writer = startLiveWriter(s.couchUrl, db, revs, DOCS);
+    const handle = await startRebuild();
+    await s.eventuallyFor(handle.workflowId, 'the backfill under way', async () => {
+      const st: RebuildStatus = await handle.query(rebuildStatusQuery);
+      return st.phase === 'backfilling' && st.done > 0;
+    });
+    const result = await handle.result();
+    const written = await writer.stop();
+    const seen = await readers.stop();
+    assert.equal(result.phase, 'done');
+    assert.ok(written > 0);
+    assert.deepEqual(seen.errors, [], 'no read failed across the swap');
+    assert.ok(seen.reads > 0);
+    assert.ok(seen.fewest >= DOCS, `a reader saw ${seen.fewest} rows, fewer than the ${DOCS} the source had`);
+    await converged();
+    const row = await generations();
+    assert.equal(row.live_generation, 2);
+    assert.equal(row.state, 'done');
+    assert.deepEqual(await tables(), ['rb_index'], 'the old generation is dropped after the grace period');
+  });
+
+  test('cancel drops the new generation; the live pillow goes on writing the live table only', async () => {
+    const handle = await startRebuild();
+    await s.eventuallyFor(handle.workflowId, 'the backfill under way', async () => {
+      const st: RebuildStatus = await handle.query(rebuildStatusQuery);
+      return st.phase === 'backfilling' && st.done > 0;
+    });
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    await eventually('the new generation dropped', async () => (await tables()).join() === 'rb_index');
+    const row = await generations();
+    assert.equal(row.state, 'cancelled');
+    assert.equal(row.live_generation, 2, 'the live generation is untouched');
+    await writeDocs(s.couchUrl, db, [caseDoc(DOCS + 50_000)]);
+    await converged();
+  });
+
+  test('a changed column type is refused by the live table and applied by rebuild', async () => {
+    await worker.stop();
+    worker = await s.startWorker([pillowWith('text')]);
+    // the live table keeps its integer column: the pillow reports the needed rebuild instead of writing
+    const changed = await writeDocs(s.couchUrl, db, [{ ...caseDoc(7, 99), _rev: revs.get(caseDoc(7)._id) }]);
+    for (const [id, rev] of changed) revs.set(id, rev);
+    await s.eventuallyFor(`pillow/${name}`, 'the pillow failing with "needs a rebuild"', async () =>
+      /needs a rebuild \(column age integer → text\)/.test((await s.status(name)).lastError ?? ''),
+    );
+    const handle = await startRebuild();
+    const result = await handle.result();
+    assert.equal(result.phase, 'done');
+    const type = await s.pool.query<{ data_type: string }>(
+      `SELECT data_type FROM information_schema.columns WHERE table_name = 'rb_index' AND column_name = 'age'`,
+    );
+    assert.equal(type.rows[0].data_type, 'text');
+    await converged();
+    await eventually('the pillow running again', async () => (await s.status(name)).status !== 'failing');
+  });
+});
