@@ -9,6 +9,7 @@ import { databaseInfo, readChanges } from '../couch/read-changes';
 import { withTransaction } from '../postgres/pool';
 import { ensureStateSchema } from '../postgres/state-schema';
 import { takeWriteLocks, writeLockName } from '../postgres/write-lock';
+import { buildingGeneration } from '../postgres/generations/building-generation';
 import { registerBuilding } from '../postgres/generations/register-building';
 import { recordProgress } from '../postgres/generations/record-progress';
 import { recordSwap } from '../postgres/generations/record-swap';
@@ -96,6 +97,9 @@ export function createRebuildActivities(deps: ActivityDeps) {
         failed += filtered.failed.length;
         const outcome = await withTransaction(deps.pool, async (db) => {
           await takeWriteLocks(db, writeLocksFor(pillow, undefined, filtered.kept));
+          // cancelled (and dropped) since: writing now would re-create what was dropped
+          if ((await buildingGeneration(db, pillow.name, input.processor)) !== input.generation)
+            throw ApplicationFailure.nonRetryable('the generation is no longer building', 'NotBuilding');
           const current = await stillCurrent(server, pillow.source.db, filtered.kept);
           const bad = await writeIsolating(db, rebuild, current, input.generation);
           const building = await recordProgress(

@@ -44,6 +44,7 @@ export function postgresTable(options: PostgresTableOptions): Processor {
   // why the live table cannot take the mapping (a changed column type), found at setup: the live
   // table is not written until `pillowtop rebuild` has built and swapped in one that can
   let needsRebuild: string | null = null;
+  let checked = false;
   const rebuild = tableGenerations(table, columns, (changes, db, target) => writeRows(changes, db, target));
   const writeRows = async (changes: Change[], db: PoolClient, target: string) => {
     const { params, failed } = rowParams(changes, columns, getters);
@@ -63,7 +64,9 @@ export function postgresTable(options: PostgresTableOptions): Processor {
     async processBatch(changes, { db, pillow }) {
       // a rebuild registers its generation under the write lock this transaction holds (rebuild.ts)
       const building = await buildingGeneration(db, pillow, name);
-      if (needsRebuild) needsRebuild = await rebuild.needsRebuild(db); // swapped in since?
+      // looked at again while it needs one (swapped in since?), and once per process whatever the setup found
+      if (needsRebuild || !checked) needsRebuild = await rebuild.needsRebuild(db);
+      checked = true;
       if (needsRebuild && building === null)
         throw new SinkUnavailableError(
           `table "${table}" needs a rebuild (${needsRebuild}): pillowtop rebuild ${pillow} --processor ${name}`,

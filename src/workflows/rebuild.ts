@@ -1,5 +1,5 @@
 import * as wf from '@temporalio/workflow';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityCancellationType, ApplicationFailure } from '@temporalio/common';
 import type { RebuildActivities } from '../activities/rebuild-activities';
 import { rebuildLine, type RebuildInput, type RebuildStatus } from './rebuild-types';
 
@@ -7,6 +7,8 @@ export const rebuildStatusQuery = wf.defineQuery<RebuildStatus>('status');
 
 const { startRebuild, swapRebuild, dropOldGeneration, cancelRebuild } = wf.proxyActivities<RebuildActivities>({
   startToCloseTimeout: '2 minutes',
+  // a cancel waits for the registration or the page in flight to end, so that cancelRebuild runs after it
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -18,6 +20,7 @@ const { backfillRebuild } = wf.proxyActivities<RebuildActivities>({
   startToCloseTimeout: '5 minutes',
   // a worker killed mid-page is noticed within this; the retry goes on from the committed cursor
   heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
