@@ -16,6 +16,7 @@ import { resolvePillow, type PillowDefinition } from '../src/config/pillow-defin
 import { rebuildNotes } from '../src/operations/rebuild-status';
 import type { RunningWorker } from '../src/worker/start-worker';
 import { rebuildWorkflowId } from '../src/workflows/rebuild-types';
+import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
 
 const DOCS = 20_000;
 
@@ -147,5 +148,93 @@ describe('pillowtop rebuild of a postgresTable', () => {
     assert.equal(type.rows[0].data_type, 'text');
     await converged();
     await eventually('the pillow running again', async () => (await s.status(name)).status !== 'failing');
+  });
+});
+
+describe('pillowtop rebuild with its worker killed (SIGKILL) half-way', () => {
+  let s: Suite;
+  let db: string;
+  const name = 'rbkill';
+  const table = 'rbkill_mirror';
+  const index = `${table}_index`;
+  const processor = `postgresTable:${index}`;
+  const workers: WorkerProcess[] = [];
+  let env: FaultsWorkerEnv;
+
+  before(async () => {
+    s = await setupSuite('rbkill');
+    db = await s.couchDb('rbkill');
+    env = {
+      COUCH_URL: s.couchUrl,
+      DATABASE_URL: s.databaseUrl,
+      TEMPORAL_ADDRESS: s.temporalAddress,
+      PILLOWTOP_TASK_QUEUE: s.taskQueue,
+      FAULTS_COUCH_DB: db,
+      FAULTS_TABLE: table,
+      FAULTS_PILLOW: name,
+      FAULTS_BATCH_SIZE: '500',
+    };
+  });
+  after(async () => {
+    await Promise.allSettled(workers.map((w) => w.kill('SIGKILL')));
+    await s.client.workflow
+      .getHandle(`pillow/${name}`)
+      .terminate()
+      .catch(() => undefined);
+    await s.cleanup();
+  });
+
+  test('the rebuild resumes from its cursor on another worker; readers never see fewer rows; the end is the source', async () => {
+    const revs = await writeDocs(
+      s.couchUrl,
+      db,
+      Array.from({ length: DOCS }, (_, i) => caseDoc(i)),
+    );
+    const first = spawnWorker(env);
+    workers.push(first);
+    await first.ready();
+    await s.startPillowCli(name);
+    await eventually(
+      'the live pillow caught up',
+      async () => (await tableRows(s.pool, index)().catch(() => 0)) === DOCS,
+      180_000,
+    );
+    const readers = startReaders(tableRows(s.pool, index));
+    const writer = startLiveWriter(s.couchUrl, db, revs, DOCS);
+    const handle = await s.client.workflow.start('rebuild', {
+      workflowId: rebuildWorkflowId(name, processor),
+      taskQueue: s.taskQueue,
+      args: [{ name, processor, graceSeconds: 1 }],
+    });
+    // half-way by the committed cursor's count, then the worker dies without a word
+    await s.eventuallyFor(handle.workflowId, 'the backfill half-way', async () => {
+      const { rows } = await s.pool.query<{ done: string }>(
+        `SELECT done FROM pillowtop_generations WHERE pillow = $1 AND state = 'building'`,
+        [name],
+      );
+      return Number(rows[0]?.done ?? 0) >= DOCS / 4;
+    });
+    await first.kill('SIGKILL');
+    const second = spawnWorker(env);
+    workers.push(second);
+    await second.ready();
+    const result = await handle.result();
+    const written = await writer.stop();
+    const seen = await readers.stop();
+    assert.equal(result.phase, 'done');
+    assert.ok(written > 0);
+    assert.deepEqual(seen.errors, [], 'no read failed across the swap');
+    assert.ok(seen.fewest >= DOCS, `a reader saw ${seen.fewest} rows, fewer than the ${DOCS} the source had`);
+    await s.eventuallyFor(
+      `pillow/${name}`,
+      `${index} equal to the source`,
+      async () => differences(await sourceWinners(s.couchUrl, db), await tableWinners(s.pool, index)) === '',
+      120_000,
+    );
+    const tables = await s.pool.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE '${index}%'`);
+    assert.deepEqual(
+      tables.rows.map((r) => r.tablename),
+      [index],
+    );
   });
 });

@@ -27,7 +27,7 @@ import type {
 } from '../workflows/rebuild-types';
 
 /** How long one backfill activity goes on before it reports back to the workflow (progress, continue-as-new). */
-const BACKFILL_BUDGET_MS = 20_000;
+const BACKFILL_BUDGET_MS = 5_000;
 
 /**
  * Activities of the `rebuild` workflow (src/workflows/rebuild.ts): register a new generation of one
@@ -63,7 +63,7 @@ export function createRebuildActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Backfills the building generation from `cursor` for about 20 seconds, a page at a time. Each
+     * Backfills the building generation from `cursor` for about 5 seconds, a page at a time. Each
      * page is written under the write locks of its docs, after checking each doc's winning revision
      * with `_all_docs`: a doc that moved on since the page was read is left to the live pillow, which
      * writes both generations, so the backfill never writes an older revision over a newer one. The
