@@ -114,6 +114,39 @@ describe('pillowtop rebuild of a postgresTable', () => {
     assert.deepEqual(await tables(), ['rb_index'], 'the old generation is dropped after the grace period');
   });
 
+  test('the mirror rebuilds alone, the same way', async () => {
+    const liveMirror = async () => {
+      const { rows } = await s.pool.query<{ id: string; rev: string }>(
+        `SELECT id, rev FROM rb_mirror WHERE NOT deleted`,
+      );
+      return new Map(rows.map((r) => [r.id, r.rev]));
+    };
+    const readers = startReaders(async () => (await liveMirror()).size);
+    const writer = startLiveWriter(s.couchUrl, db, revs, DOCS);
+    const handle = await s.client.workflow.start('rebuild', {
+      workflowId: rebuildWorkflowId(name, 'postgresMirror:rb_mirror'),
+      taskQueue: s.taskQueue,
+      args: [{ name, processor: 'postgresMirror:rb_mirror', graceSeconds: 1 }],
+    });
+    const result = await handle.result();
+    await writer.stop();
+    const seen = await readers.stop();
+    assert.equal(result.phase, 'done');
+    assert.deepEqual(seen.errors, []);
+    assert.ok(seen.fewest >= DOCS, `a reader saw ${seen.fewest} rows, fewer than the ${DOCS} the source had`);
+    await eventually(
+      'rb_mirror equal to the source',
+      async () => differences(await sourceWinners(s.couchUrl, db), await liveMirror()) === '',
+      120_000,
+    );
+    const mirrors = await s.pool.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'rb_mirror%'`);
+    assert.deepEqual(
+      mirrors.rows.map((r) => r.tablename),
+      ['rb_mirror'],
+    );
+    assert.equal((await generations()).live_generation, 2, 'the table was not rebuilt by the mirror rebuild');
+  });
+
   test('cancel drops the new generation; the live pillow goes on writing the live table only', async () => {
     // cancelled at once: before the swap, while registering or backfilling
     const handle = await startRebuild();

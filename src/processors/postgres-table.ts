@@ -45,7 +45,14 @@ export function postgresTable(options: PostgresTableOptions): Processor {
   // table is not written until `pillowtop rebuild` has built and swapped in one that can
   let needsRebuild: string | null = null;
   let checked = false;
-  const rebuild = tableGenerations(table, columns, (changes, db, target) => writeRows(changes, db, target));
+  const rebuild = tableGenerations(
+    table,
+    {
+      create: async (db, name) => void (await createOrMigrate(db, name, columns)),
+      liveProblem: async (db) => (await columnTypeChanges(db, table, columns)).join(', ') || null,
+    },
+    (changes, db, target) => writeRows(changes, db, target),
+  );
   const writeRows = async (changes: Change[], db: PoolClient, target: string) => {
     const { params, failed } = rowParams(changes, columns, getters);
     if (params[0].length > 0) await upsert(db, target, columns, params);
