@@ -16,6 +16,8 @@ import { resolvePillow, type PillowDefinition } from '../src/config/pillow-defin
 import { rebuildNotes } from '../src/operations/rebuild-status';
 import type { RunningWorker } from '../src/worker/start-worker';
 import { rebuildWorkflowId } from '../src/workflows/rebuild-types';
+import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
+import { loadConfig } from '../src/config/load-config';
 import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
 
 const DOCS = 20_000;
@@ -112,6 +114,12 @@ describe('pillowtop rebuild of a postgresTable', () => {
     assert.equal(row.live_generation, 2);
     assert.equal(row.state, 'done');
     assert.deepEqual(await tables(), ['rb_index'], 'the old generation is dropped after the grace period');
+    const indexes = await s.pool.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'rb_index' ORDER BY 1`);
+    assert.deepEqual(
+      indexes.rows.map((r) => r.indexname),
+      ['rb_index_doc_id_hash', 'rb_index_pkey'],
+      "the swapped-in table carries the plain name's index names",
+    );
   });
 
   test('the mirror rebuilds alone, the same way', async () => {
@@ -269,5 +277,50 @@ describe('pillowtop rebuild with its worker killed (SIGKILL) half-way', () => {
       tables.rows.map((r) => r.tablename),
       [index],
     );
+  });
+});
+
+describe('the pillowtop rebuild command', () => {
+  let s: Suite;
+  let env: NodeJS.ProcessEnv;
+  const prefix = 'rbc';
+  const name = `${prefix}_cases`;
+
+  before(async () => {
+    s = await setupSuite('rebuild_cli');
+    const couchDb = await s.couchDb('rbc');
+    env = opsEnv({ prefix, couchDb, couchUrl: s.couchUrl, databaseUrl: s.databaseUrl, taskQueue: s.taskQueue });
+    // the worker runs the same fixture config the CLI reads
+    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: couchDb });
+    await s.startWorker(loadConfig(OPS_CONFIG));
+    await writeDocs(
+      s.couchUrl,
+      couchDb,
+      Array.from({ length: 300 }, (_, i) => caseDoc(i)),
+    );
+    await s.startPillowCli(name);
+    await eventually('caught up', async () => (await tableRows(s.pool, `${prefix}_index`)().catch(() => 0)) === 300);
+  });
+  after(() => s.cleanup());
+
+  test('several rebuildable processors: one line naming them', async () => {
+    const r = await runPillowtop(['rebuild', name], env);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /several rebuildable processors: name one with --processor \(postgresMirror:rbc_mirror, postgresTable:rbc_index\)/,
+    );
+    const wrong = await runPillowtop(['rebuild', name, '--processor', 'slowProbe'], env);
+    assert.match(wrong.stderr, /no rebuildable processor "slowProbe" .*not rebuildable: slowProbe/);
+  });
+
+  test('rebuilds the chosen processor to the end and says so; --cancel of none running fails', async () => {
+    const r = await runPillowtop(['rebuild', name, '--processor', `${prefix}_index`, '--grace', '0'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /pillow\/rbc_cases\/rebuild\/postgresTable:rbc_index: rebuilt rbc_index: generation 2 live/);
+    assert.equal(await tableRows(s.pool, `${prefix}_index`)(), 300);
+    const cancel = await runPillowtop(['rebuild', name, '--processor', `${prefix}_index`, '--cancel'], env);
+    assert.notEqual(cancel.code, 0);
+    assert.match(cancel.stderr, /is not running/);
   });
 });

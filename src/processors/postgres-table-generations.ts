@@ -40,9 +40,26 @@ export function tableGenerations(
       await db.query(`DROP TABLE IF EXISTS ${quoteIdent(tableOf(live))}`);
       await db.query(`ALTER TABLE ${quoteIdent(table)} RENAME TO ${quoteIdent(tableOf(live))}`);
       await db.query(`ALTER TABLE ${quoteIdent(tableOf(generation))} RENAME TO ${quoteIdent(table)}`);
+      // the indexes follow their tables' names, so that setup (CREATE INDEX IF NOT EXISTS by name)
+      // finds the live table's own and does not add a second one
+      await renameIndexes(db, tableOf(live), table, tableOf(live));
+      await renameIndexes(db, table, tableOf(generation), table);
     },
     async drop(db, generation) {
       await db.query(`DROP TABLE IF EXISTS ${quoteIdent(tableOf(generation))}`);
     },
   };
+}
+
+/** Renames the indexes of `table` named `<from>_…` to `<to>_…` (PostgreSQL's 63-byte limit kept). */
+async function renameIndexes(db: PoolClient, table: string, from: string, to: string): Promise<void> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
+    [table],
+  );
+  for (const { name } of rows) {
+    if (!name.startsWith(`${from}_`)) continue;
+    const renamed = `${to}${name.slice(from.length)}`.slice(0, 63);
+    if (renamed !== name) await db.query(`ALTER INDEX ${quoteIdent(name)} RENAME TO ${quoteIdent(renamed)}`);
+  }
 }
