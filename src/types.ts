@@ -91,4 +91,26 @@ export interface Processor {
   validate?(): string[];
   /** One line for the Web UI and `pillowtop status`, e.g. `postgresTable → case_index`. */
   describe?(): string;
+  /** Present on processors whose target `pillowtop rebuild` can build again beside the live one. */
+  rebuild?: RebuildTarget;
+}
+
+/**
+ * A processor's target built as numbered generations (`pillowtop rebuild`, src/workflows/rebuild.ts).
+ * Readers use one plain name (a table, an alias); generation N+1 is built beside the live one and
+ * swapped in atomically. While a generation is building, the processor's `processBatch` writes it too.
+ */
+export interface RebuildTarget {
+  /** The name readers query, e.g. `case_index`. */
+  target: string;
+  /** Why the live target cannot take the configured definition (a column type, a mapping), or null. */
+  needsRebuild(db: PoolClient): Promise<string | null>;
+  /** Creates generation `generation` empty (a leftover of it from a cancelled run is dropped first). */
+  create(db: PoolClient, generation: number): Promise<void>;
+  /** Writes changes into generation `generation` only (the rebuild's backfill). */
+  write(changes: Change[], db: PoolClient, generation: number): Promise<BatchResult | void>;
+  /** Makes `generation` what readers see, atomically; the former `live` one stays until `drop`. */
+  swap(db: PoolClient, live: number, generation: number): Promise<void>;
+  /** Removes a generation that is not live (the old one after the grace period, or a cancelled one). */
+  drop(db: PoolClient, generation: number): Promise<void>;
 }

@@ -17,6 +17,7 @@ import { registerRetry } from './commands/retry';
 import { registerRunDocs } from './commands/run-docs';
 import { registerSetup } from './commands/setup';
 import { registerReindex } from './commands/reindex';
+import { registerRebuild } from './commands/rebuild';
 import { registerBench } from './commands/bench';
 import { registerFixRewind } from './commands/fix-rewind';
 import { registerCodecServer } from './commands/codec-server';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerRetry(program);
   registerRunDocs(program);
   registerReindex(program);
+  registerRebuild(program);
   registerSetup(program);
   registerDev(program);
   registerBench(program);

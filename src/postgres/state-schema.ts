@@ -60,6 +60,21 @@ const MIGRATIONS = [
   // the partition count a checkpoint was written under (null: written before this was recorded);
   // a partition resumes only from a checkpoint of its own doc set (see checkpoint/layout.ts)
   `ALTER TABLE pillowtop_checkpoints ADD COLUMN IF NOT EXISTS partitions integer`,
+  // generations of a processor's target rebuilt by `pillowtop rebuild` (see src/workflows/rebuild.ts):
+  // while `state` is 'building', every writer of the pillow writes `building_generation` too
+  `CREATE TABLE IF NOT EXISTS pillowtop_generations (
+     pillow text NOT NULL,
+     processor text NOT NULL,
+     live_generation integer NOT NULL DEFAULT 1,
+     building_generation integer,
+     old_generation integer,
+     state text NOT NULL,
+     cursor text,
+     done bigint NOT NULL DEFAULT 0,
+     started_at timestamptz,
+     ended_at timestamptz,
+     PRIMARY KEY (pillow, processor)
+   )`,
 ];
 
 const migrated = new MemoByKey<Pool, void>({ weak: true });

@@ -3,6 +3,9 @@ import { identifierProblem, quoteIdent } from '../postgres/identifiers';
 import { revGeneration } from './revisions';
 import { DocError, errorText } from './doc-error';
 import { docKey, heldDocIdsOf, migrateToDocKey } from './doc-keys';
+import type { PoolClient } from 'pg';
+import { buildingGeneration } from '../postgres/generations/building-generation';
+import { tableGenerations } from './postgres-table-generations';
 
 export interface PostgresMirrorOptions {
   /** Table to write, created if missing. Lowercase letters, digits and `_`. */
@@ -21,8 +24,16 @@ export interface PostgresMirrorOptions {
  */
 export function postgresMirror(options: PostgresMirrorOptions): Processor {
   const table = options.table;
+  const name = options.name ?? `postgresMirror:${table}`;
+  // a rebuilt mirror holds the live docs, and tombstones only of docs deleted since the rebuild began
+  const rebuild = tableGenerations(
+    table,
+    { create: createMirrorTable, liveProblem: async () => null },
+    (changes, db, target) => writeMirror(db, target, changes, ''),
+  );
   return {
-    name: options.name ?? `postgresMirror:${table}`,
+    name,
+    rebuild,
     describe: () => `postgresMirror → ${table}`,
     validate: () => {
       const problem = identifierProblem(table, 'table');
@@ -30,67 +41,79 @@ export function postgresMirror(options: PostgresMirrorOptions): Processor {
     },
     async setup({ db }) {
       await db.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`pillowtop:table:${table}`]);
-      await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (
-        id_key bytea PRIMARY KEY,
-        id text NOT NULL,
-        rev text NOT NULL,
-        rev_num integer NOT NULL,
-        seq text,
-        doc jsonb,
-        deleted boolean NOT NULL DEFAULT false,
-        updated_at timestamptz NOT NULL DEFAULT now()
-      )`);
-      await migrateToDocKey(db, table, 'id');
+      await createMirrorTable(db, table);
     },
     heldDocIds: ({ db }, cursor, limit) => heldDocIdsOf(db, table, 'id', 'NOT deleted', cursor, limit),
-    async processBatch(changes, { db, lastSeq }) {
-      const rows = {
-        key: [] as Buffer[],
-        id: [] as string[],
-        rev: [] as string[],
-        revNum: [] as number[],
-        seq: [] as (string | null)[],
-        doc: [] as (string | null)[],
-        deleted: [] as boolean[],
-      };
-      const failed: ChangeFailure[] = [];
-      for (const change of changes) {
-        let doc: string | null;
-        try {
-          doc = change.deleted ? null : serializeDoc(change);
-        } catch (err) {
-          failed.push({ id: change.id, seq: change.seq, error: errorText(err) });
-          continue;
-        }
-        rows.key.push(docKey(change.id));
-        rows.id.push(change.id);
-        rows.rev.push(change.rev ?? '');
-        rows.revNum.push(revGeneration(change.rev));
-        rows.seq.push(change.seq ?? (lastSeq || null));
-        rows.doc.push(doc);
-        rows.deleted.push(change.deleted);
-      }
-      if (rows.id.length > 0) {
-        const t = quoteIdent(table);
-        // one statement: live docs upserted, deletions mark only rows that exist (a page holds each id once)
-        await db.query(
-          `WITH input AS (
-             SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::bool[])
-               AS u(id_key, id, rev, rev_num, seq, doc, deleted)
-           ), upserted AS (
-             INSERT INTO ${t} AS cur (id_key, id, rev, rev_num, seq, doc, deleted, updated_at)
-             SELECT id_key, id, rev, rev_num, seq, doc, false, now() FROM input WHERE NOT deleted
-             ON CONFLICT (id_key) DO UPDATE SET id = excluded.id, rev = excluded.rev, rev_num = excluded.rev_num,
-               seq = excluded.seq, doc = excluded.doc, deleted = false, updated_at = now()
-           )
-           UPDATE ${t} AS cur SET rev = i.rev, rev_num = i.rev_num, seq = i.seq, doc = NULL, deleted = true, updated_at = now()
-           FROM input i WHERE i.deleted AND cur.id_key = i.id_key`,
-          [rows.key, rows.id, rows.rev, rows.revNum, rows.seq, rows.doc, rows.deleted],
-        );
-      }
-      return { failed };
+    async processBatch(changes, { db, lastSeq, pillow }) {
+      const result = await writeMirror(db, table, changes, lastSeq);
+      // a rebuild registers its generation under the write lock this transaction holds (rebuild.ts)
+      const building = await buildingGeneration(db, pillow, name);
+      if (building !== null) await writeMirror(db, rebuild.tableOf(building), changes, lastSeq);
+      return result;
     },
   };
+}
+
+async function createMirrorTable(db: PoolClient, table: string): Promise<void> {
+  await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (
+    id_key bytea PRIMARY KEY,
+    id text NOT NULL,
+    rev text NOT NULL,
+    rev_num integer NOT NULL,
+    seq text,
+    doc jsonb,
+    deleted boolean NOT NULL DEFAULT false,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  await migrateToDocKey(db, table, 'id');
+}
+
+async function writeMirror(db: PoolClient, table: string, changes: Change[], lastSeq: string) {
+  const rows = {
+    key: [] as Buffer[],
+    id: [] as string[],
+    rev: [] as string[],
+    revNum: [] as number[],
+    seq: [] as (string | null)[],
+    doc: [] as (string | null)[],
+    deleted: [] as boolean[],
+  };
+  const failed: ChangeFailure[] = [];
+  for (const change of changes) {
+    let doc: string | null;
+    try {
+      doc = change.deleted ? null : serializeDoc(change);
+    } catch (err) {
+      failed.push({ id: change.id, seq: change.seq, error: errorText(err) });
+      continue;
+    }
+    rows.key.push(docKey(change.id));
+    rows.id.push(change.id);
+    rows.rev.push(change.rev ?? '');
+    rows.revNum.push(revGeneration(change.rev));
+    rows.seq.push(change.seq ?? (lastSeq || null));
+    rows.doc.push(doc);
+    rows.deleted.push(change.deleted);
+  }
+  if (rows.id.length > 0) {
+    const t = quoteIdent(table);
+    // one statement: live docs upserted, deletions mark only rows that exist (a page holds each id once)
+    await db.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::bool[])
+           AS u(id_key, id, rev, rev_num, seq, doc, deleted)
+       ), upserted AS (
+         INSERT INTO ${t} AS cur (id_key, id, rev, rev_num, seq, doc, deleted, updated_at)
+         SELECT id_key, id, rev, rev_num, seq, doc, false, now() FROM input WHERE NOT deleted
+         ON CONFLICT (id_key) DO UPDATE SET id = excluded.id, rev = excluded.rev, rev_num = excluded.rev_num,
+           seq = excluded.seq, doc = excluded.doc, deleted = false, updated_at = now()
+       )
+       UPDATE ${t} AS cur SET rev = i.rev, rev_num = i.rev_num, seq = i.seq, doc = NULL, deleted = true, updated_at = now()
+       FROM input i WHERE i.deleted AND cur.id_key = i.id_key`,
+      [rows.key, rows.id, rows.rev, rows.revNum, rows.seq, rows.doc, rows.deleted],
+    );
+  }
+  return { failed };
 }
 
 function serializeDoc(change: Change): string {

@@ -3,6 +3,8 @@ import type { Change, ChangeFailure, Doc, Processor } from '../types';
 import { DocError, errorText } from './doc-error';
 import { errorReason, searchClient, type SearchClient } from './search-client';
 import { SinkUnavailableError } from './sink-unavailable';
+import { buildingGeneration } from '../postgres/generations/building-generation';
+import { indexGenerations } from './search-index-generations';
 
 export interface SearchIndexOptions {
   /** The alias every write goes through; searches should use it too. */
@@ -74,8 +76,22 @@ export function searchIndex(options: SearchIndexOptions): Processor {
     return ready;
   };
 
+  const name = options.name ?? `searchIndex:${alias}`;
+  const write = { transform, idField: options.idField };
+  const rebuild = indexGenerations(getClient, {
+    alias,
+    mappings,
+    settings,
+    fingerprint,
+    liveProblem: () => liveProblem(getClient(), alias, fingerprint),
+    write: async (changes, target) => {
+      const result = await writeBatch(getClient(), { ...write, alias: target, requireAlias: false }, changes);
+      return { failed: result.failed };
+    },
+  });
   return {
-    name: options.name ?? `searchIndex:${alias}`,
+    name,
+    rebuild,
     describe: () => `searchIndex → ${alias}${needsRebuild ? ` (needs rebuild: ${needsRebuild})` : ''}`,
     validate: () => searchIndexProblems(options),
     async setup({ log }) {
@@ -86,12 +102,23 @@ export function searchIndex(options: SearchIndexOptions): Processor {
         log.warn('search cluster unavailable at setup; batches will retry', { alias, error: errorText(err) });
       });
     },
-    async processBatch(changes) {
+    async processBatch(changes, { db, pillow }) {
       await ensure();
-      if (needsRebuild) throw new SinkUnavailableError(`search index "${alias}" needs a rebuild: ${needsRebuild}`);
-      const result = await writeBatch(getClient(), { alias, transform, idField: options.idField }, changes);
-      if (result.aliasMissing) ready = undefined; // re-created by the retried batch
-      return { failed: result.failed };
+      // a rebuild registers its generation under the write lock this transaction holds (rebuild.ts)
+      const building = await buildingGeneration(db, pillow, name);
+      if (needsRebuild && building === null)
+        throw new SinkUnavailableError(`search index "${alias}" needs a rebuild: ${needsRebuild}`);
+      let failed: ChangeFailure[] = [];
+      // the live index is written unless it is the one being replaced for changed mappings
+      if (!needsRebuild) {
+        const result = await writeBatch(getClient(), { ...write, alias, requireAlias: true }, changes);
+        if (result.aliasMissing) ready = undefined; // re-created by the retried batch
+        failed = result.failed;
+      }
+      if (building === null) return { failed };
+      const built = await rebuild.write(changes, db, building);
+      const seen = new Set(failed.map((f) => f.id));
+      return { failed: failed.concat((built?.failed ?? []).filter((f) => !seen.has(f.id))) };
     },
   };
 }
@@ -136,6 +163,15 @@ async function ensureIndex(client: SearchClient, t: Target): Promise<string | nu
   return fingerprintProblem(client, indices[0], t.fingerprint);
 }
 
+/** Why the index behind the alias lacks the configured mappings/settings, or null; reads only (status). */
+async function liveProblem(client: SearchClient, alias: string, fingerprint: string): Promise<string | null> {
+  const found = await client.request<Record<string, unknown>>('GET', `/_alias/${encodeURIComponent(alias)}`);
+  if (found.status === 404) return null;
+  const indices = Object.keys(found.body ?? {});
+  if (indices.length !== 1) return `alias "${alias}" points at ${indices.length} indices (${indices.join(', ')})`;
+  return fingerprintProblem(client, indices[0], fingerprint);
+}
+
 async function fingerprintProblem(client: SearchClient, index: string, fingerprint: string): Promise<string | null> {
   const res = await client.request<Record<string, { mappings?: { _meta?: { pillowtop?: { fingerprint?: string } } } }>>(
     'GET',
@@ -150,7 +186,10 @@ async function fingerprintProblem(client: SearchClient, index: string, fingerpri
 }
 
 interface WriteOptions {
+  /** The alias, or a generation's own index while it is rebuilt. */
   alias: string;
+  /** Refuse to write an index by a name that is not an alias (a deleted alias must not become an index). */
+  requireAlias: boolean;
   transform: (doc: Doc) => Record<string, unknown> | null | undefined;
   idField?: string;
 }
@@ -198,7 +237,7 @@ async function writeBatch(
   if (lines.length > 0) {
     const res = await client.request<BulkResponse>(
       'POST',
-      `/_bulk?require_alias=true&timeout=${BULK_SHARD_TIMEOUT}`,
+      `/_bulk?${w.requireAlias ? 'require_alias=true&' : ''}timeout=${BULK_SHARD_TIMEOUT}`,
       lines.join('\n') + '\n',
       true,
     );

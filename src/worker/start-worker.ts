@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities/pillow-activities';
+import { createRebuildActivities } from '../activities/rebuild-activities';
 import { createRegistry } from '../config/pillow-registry';
 import type { PillowDefinition } from '../config/pillow-definition';
 import { createLogger } from '../logging';
@@ -64,7 +65,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     });
     // the SDK's default identity, named here so that a task this worker leaves to others says whose it was
     const identity = `${process.pid}@${os.hostname()}`;
-    const activities = createActivities({
+    const deps = {
       identity,
       registry: createRegistry(opts.pillows, opts.env),
       pool: opts.pool,
@@ -74,7 +75,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       metrics: opts.metrics ?? noopMetrics,
       log,
       ...(opts.batchLogLevel ? { batchLogLevel: opts.batchLogLevel } : {}),
-    });
+    };
+    const activities = { ...createActivities(deps), ...createRebuildActivities(deps) };
     const worker = await Worker.create({
       connection: native,
       namespace: opts.temporal.namespace,

@@ -2,3 +2,4 @@
 export { pillow } from './pillow';
 export { retryChange } from './retry-change';
 export { runDocs } from './run-docs';
+export { rebuild } from './rebuild';

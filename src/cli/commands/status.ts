@@ -5,6 +5,7 @@ import { withOps } from '../../operations/pillow-context';
 import { pillowStatusRows, type PillowStatusRow } from '../../operations/pillow-status';
 import { loadConfig } from '../../config/load-config';
 import { CliError } from '../cli-error';
+import { rebuildNotes } from '../../operations/rebuild-status';
 
 interface StatusOptions {
   json?: boolean;
@@ -29,11 +30,12 @@ export function registerStatus(program: Command): void {
       await withOps(names, async (ctx, pillows) => {
         const read = async () => (await Promise.all(pillows.map((p) => pillowStatusRows(ctx.client, p)))).flat();
         if (opts.json) {
-          console.log(JSON.stringify({ pillows: await read() }, null, 2));
+          const rebuilds = await rebuildNotes(ctx.client, pillows);
+          console.log(JSON.stringify({ pillows: await read(), rebuilds }, null, 2));
           return;
         }
         if (!opts.watch) {
-          console.log(renderTable(await read()));
+          console.log([renderTable(await read()), ...(await rebuildNotes(ctx.client, pillows))].join('\n'));
           return;
         }
         await watch(read, interval * 1000);
