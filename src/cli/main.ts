@@ -19,6 +19,7 @@ import { registerSetup } from './commands/setup';
 import { registerReindex } from './commands/reindex';
 import { registerBench } from './commands/bench';
 import { registerFixRewind } from './commands/fix-rewind';
+import { registerDeploy } from './commands/deploy';
 
 export function buildProgram(): Command {
   const program = new Command('pillowtop')
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDev(program);
   registerBench(program);
   registerFixRewind(program);
+  registerDeploy(program);
   return program;
 }
 
