@@ -203,12 +203,10 @@ describe('worker versioning: releasing a new version while pillows run', () => {
     });
     // everything so far ran on release 1: the new worker got no task before it was made current
     assert.doesNotMatch(newWorker.err(), /"msg":"batch"/, 'release 2 wrote no batch');
-    for (const id of allIds) {
-      const d = await describeWf(id);
-      assert.equal(d.memo?.release, undefined, `${id}: the new workflow code has not run`);
-      assert.equal(buildOf(d), OLD, `${id} is on ${OLD}`);
-    }
-    for (const id of pillowIds)
+    for (const id of allIds)
+      assert.equal((await describeWf(id)).memo?.release, undefined, `${id}: the new workflow code has not run`);
+    // (notes' current run may be a moment old and have no task yet: its history says what ran it)
+    for (const id of allIds)
       for (const t of await tasksOf(id))
         assert.deepEqual(t, { buildId: OLD, behavior: VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE }, id);
 
