@@ -275,7 +275,7 @@ describe('worker versioning: releasing a new version while pillows run', () => {
     // the change parked on release 1 was resolved on release 2 (AUTO_UPGRADE: not stranded)
     const resolved = await s.client.workflow.getHandle(retryId).result();
     assert.equal(resolved.state, 'resolved');
-    // a short PINNED workflow starts on the current version
+    // an operator's runDocs runs on the current version (release 1 has no worker any more)
     const runDocs = await runPillowtop(['run-docs', cases, caseDoc(7)._id as string], env);
     assert.equal(runDocs.code, 0, runDocs.stderr + runDocs.stdout);
     assert.match(newWorker.err(), /"msg":"batch"/, 'release 2 writes the batches now');

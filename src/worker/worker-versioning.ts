@@ -61,9 +61,8 @@ export function versionString(v: WorkerVersion): string {
 }
 
 /**
- * The worker's deployment options. Each workflow type states its own behaviour in
- * `src/workflows/index.ts`; the default only covers a workflow type added without one, and is
- * AUTO_UPGRADE so that such a workflow can never be stranded on a retired version.
+ * The worker's deployment options: every workflow type AUTO_UPGRADE, i.e. a running workflow moves
+ * to the current version at its next workflow task (why, and why not per type: src/workflows/index.ts).
  */
 export function workerDeploymentOptions(v: WorkerVersion | null): WorkerDeploymentOptions | undefined {
   if (v === null) return undefined;
