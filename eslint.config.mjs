@@ -108,6 +108,27 @@ export default tseslint.config(
     },
   },
   {
+    // layers point one way: the runtime (operations, activities, metrics, …) never reaches into the CLI,
+    // the dev stack or the bench; those sit on top of it
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**', 'src/dev/**', 'src/workflows/**'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(cli|dev|bench)(/|$)|^\\./(cli|dev)(/|$)',
+              message: 'layers point one way: src/cli, src/dev and bench/ build on the runtime, never the reverse.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },

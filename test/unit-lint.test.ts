@@ -55,3 +55,20 @@ describe('lint: workflow imports', () => {
     assert.deepEqual(await importProblems('src/activities/probe.ts', "import { readFileSync } from 'fs';\n"), []);
   });
 });
+
+describe('lint: layers point one way', () => {
+  test('the runtime importing the CLI, the dev stack or the bench fails; the CLI importing the runtime passes', async () => {
+    for (const source of [
+      "import { CliError } from '../cli/cli-error';\n",
+      "import { startDevStack } from '../dev/stack';\n",
+      "import { runBench } from '../../bench/run-bench';\n",
+    ]) {
+      const problems = await importProblems('src/operations/probe.ts', source);
+      assert.match(problems[0] ?? '', /layers point one way/, source);
+    }
+    assert.deepEqual(
+      await importProblems('src/cli/commands/probe.ts', "import { stopPillow } from '../../operations/stop-pillow';\n"),
+      [],
+    );
+  });
+});

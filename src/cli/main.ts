@@ -22,6 +22,7 @@ import { registerBench } from './commands/bench';
 import { registerFixRewind } from './commands/fix-rewind';
 import { registerCodecServer } from './commands/codec-server';
 import { TemporalUnreachableError } from '../temporal/temporal-client';
+import { registerDeploy } from './commands/deploy';
 
 export function buildProgram(): Command {
   const program = new Command('pillowtop')
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerFixRewind(program);
   registerCodecServer(program);
+  registerDeploy(program);
   return program;
 }
 

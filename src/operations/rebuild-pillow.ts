@@ -1,6 +1,5 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
-import { CliError } from '../cli/cli-error';
 import { rebuildStatusQuery } from '../workflows/rebuild';
 import {
   REBUILD_WORKFLOW_TYPE,
@@ -8,6 +7,14 @@ import {
   type RebuildInput,
   type RebuildStatus,
 } from '../workflows/rebuild-types';
+
+/** The processor asked for cannot be rebuilt, or none was named where several could be: a usage error. */
+export class RebuildChoiceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RebuildChoiceError';
+  }
+}
 
 /**
  * The processor `pillowtop rebuild NAME [--processor P]` rebuilds: P (its name, or its target's name
@@ -21,18 +28,16 @@ export function chooseRebuildProcessor(pillow: ResolvedPillow, wanted?: string):
   if (wanted !== undefined) {
     const found = rebuildable.find((p) => p.name === wanted || p.rebuild!.target === wanted);
     if (!found)
-      throw new CliError(
+      throw new RebuildChoiceError(
         `pillow "${pillow.name}" has no rebuildable processor "${wanted}" (rebuildable: ${names}${notRebuildable})`,
-        2,
       );
     return found.name;
   }
   if (rebuildable.length === 1) return rebuildable[0].name;
   if (rebuildable.length === 0)
-    throw new CliError(`pillow "${pillow.name}" has no rebuildable processor${notRebuildable}`, 2);
-  throw new CliError(
+    throw new RebuildChoiceError(`pillow "${pillow.name}" has no rebuildable processor${notRebuildable}`);
+  throw new RebuildChoiceError(
     `pillow "${pillow.name}" has several rebuildable processors: name one with --processor (${names})`,
-    2,
   );
 }
 

@@ -12,6 +12,7 @@ import { clientConnectionOptions, type TemporalSettings } from '../temporal/conn
 import { missingSearchAttributes } from '../temporal/search-attributes-setup';
 import type { Logger } from '../types';
 import { pillowtopDataConverter } from '../codec/data-converter';
+import { workerDeploymentOptions, type WorkerVersion } from './worker-versioning';
 
 export interface StartWorkerOptions {
   pillows: PillowDefinition[];
@@ -31,6 +32,8 @@ export interface StartWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Environment for resolving pillow defaults (COUCH_URL). */
   env?: NodeJS.ProcessEnv;
+  /** The worker's deployment version (PILLOWTOP_BUILD_ID); none: an unversioned worker. */
+  version?: WorkerVersion | null;
 }
 
 export interface RunningWorker {
@@ -89,6 +92,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       // a slice long-polls most of its life; a few in flight per pillow is plenty
       maxConcurrentActivityTaskExecutions: 200,
       identity,
+      ...(opts.version ? { workerDeploymentOptions: workerDeploymentOptions(opts.version) } : {}),
       // a cancel (pause, rewind, stop) reaches an activity only in a heartbeat's answer, and the SDK
       // sends heartbeats at most every 0.8 × heartbeatTimeout (8 s) unless this is lower: controls take
       // effect within about a second, at the price of one heartbeat call per second per running slice

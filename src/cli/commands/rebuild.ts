@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { withOps } from '../../operations/pillow-context';
-import { chooseRebuildProcessor, startRebuild, watchRebuild } from '../../operations/rebuild-pillow';
+import {
+  chooseRebuildProcessor,
+  RebuildChoiceError,
+  startRebuild,
+  watchRebuild,
+} from '../../operations/rebuild-pillow';
 import { rebuildLine, rebuildWorkflowId } from '../../workflows/rebuild-types';
 import { CliError } from '../cli-error';
 
@@ -38,7 +43,7 @@ not the rebuild. Same as:
       const grace = opts.grace === undefined ? undefined : Number(opts.grace);
       if (grace !== undefined && !(grace >= 0)) throw new CliError('--grace must be a number of seconds', 2);
       await withOps([name], async (ctx, [pillow]) => {
-        const processor = chooseRebuildProcessor(pillow, opts.processor);
+        const processor = usage(() => chooseRebuildProcessor(pillow, opts.processor));
         const workflowId = rebuildWorkflowId(pillow.name, processor);
         if (opts.cancel) {
           const handle = ctx.client.workflow.getHandle(workflowId);
@@ -74,4 +79,14 @@ not the rebuild. Same as:
         console.log(`${workflowId}: ${rebuildLine(result)} (${result.done} docs written, ${result.failed} failed)`);
       });
     });
+}
+
+/** A wrong or missing --processor is a usage error: exit code 2, like a bad option. */
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RebuildChoiceError) throw new CliError(err.message, 2);
+    throw err;
+  }
 }

@@ -18,7 +18,10 @@ Environment:
   COUCH_URL               CouchDB server, credentials included
   DATABASE_URL            PostgreSQL: checkpoints and the PostgreSQL processors
   PILLOWTOP_METRICS_PORT  Prometheus /metrics port (default 9464; 0 picks a free port)
-  PILLOWTOP_METRICS_HOST  address /metrics listens on (default 127.0.0.1; 0.0.0.0 for a remote Prometheus)`,
+  PILLOWTOP_METRICS_HOST  address /metrics listens on (default 127.0.0.1; 0.0.0.0 for a remote Prometheus)
+  PILLOWTOP_BUILD_ID      this worker's version; set: it gets work once \`pillowtop deploy set-current\` made
+                          that version current (unset: an unversioned worker, sharing every task)
+  PILLOWTOP_DEPLOYMENT_NAME  the Worker Deployment the build id belongs to (default "pillowtop")`,
     )
     .action(async () => {
       await runWorkerFromEnv();
