@@ -19,6 +19,7 @@ import { rebuildWorkflowId } from '../src/workflows/rebuild-types';
 import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
 import { loadConfig } from '../src/config/load-config';
 import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
+import { createPrometheusMetrics } from '../src/metrics/prometheus';
 
 const DOCS = 20_000;
 
@@ -26,6 +27,7 @@ describe('pillowtop rebuild of a postgresTable', () => {
   let s: Suite;
   let db: string;
   let worker: RunningWorker;
+  const prometheus = createPrometheusMetrics();
   let revs: Map<string, string>;
   const name = 'rb';
   const processor = 'postgresTable:rb_index';
@@ -84,7 +86,7 @@ describe('pillowtop rebuild of a postgresTable', () => {
       db,
       Array.from({ length: DOCS }, (_, i) => caseDoc(i)),
     );
-    worker = await s.startWorker([pillowWith('integer')]);
+    worker = await s.startWorker([pillowWith('integer')], { metrics: prometheus.metrics });
     await s.startPillowCli(name);
     await eventually(
       'the live pillow caught up',
@@ -105,6 +107,11 @@ describe('pillowtop rebuild of a postgresTable', () => {
     const seen = await readers.stop();
     assert.equal(result.phase, 'done');
     assert.ok(result.done > DOCS / 2, `the backfill wrote ${result.done} docs`);
+    // the dashboard's rebuild progress: what the backfill wrote, as the workflow counted it
+    const counted = (await prometheus.registry.getSingleMetric('pillowtop_rebuild_docs_total')!.get()).values.find(
+      (v) => v.labels.outcome === 'written' && v.labels.processor === 'postgresTable:rb_index',
+    );
+    assert.equal(counted?.value, result.done, 'pillowtop_rebuild_docs_total{outcome="written"}');
     assert.ok(written > 0);
     assert.deepEqual(seen.errors, [], 'no read failed across the swap');
     assert.ok(seen.reads > 0);

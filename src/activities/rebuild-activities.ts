@@ -115,6 +115,7 @@ export function createRebuildActivities(deps: ActivityDeps) {
         });
         written += outcome.written;
         failed += outcome.bad;
+        deps.metrics.rebuilt(pillow.name, input.processor, outcome.written, outcome.bad + filtered.failed.length);
         cursor = page.lastSeq;
         if (finished || performance.now() > until) return { cursor, written, failed, finished };
       }

@@ -11,6 +11,8 @@ export interface PillowMetrics {
   failing(pillow: string): void;
   rewind(pillow: string): void;
   parked(pillow: string, count: number): void;
+  /** Docs a rebuild's backfill wrote into a processor's new generation (its progress), and those that failed. */
+  rebuilt(pillow: string, processor: string, written: number, failed: number): void;
 }
 
 export const noopMetrics: PillowMetrics = {
@@ -20,4 +22,5 @@ export const noopMetrics: PillowMetrics = {
   failing: () => undefined,
   rewind: () => undefined,
   parked: () => undefined,
+  rebuilt: () => undefined,
 };

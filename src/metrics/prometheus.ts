@@ -66,6 +66,13 @@ export function createPrometheusMetrics(registry: Registry = new Registry()): {
     registers,
   });
 
+  const rebuilt = new Counter({
+    name: 'pillowtop_rebuild_docs_total',
+    help: "Docs a rebuild's backfill handled for a processor's new generation, by outcome (written, failed)",
+    labelNames: ['pillow', 'processor', 'outcome'],
+    registers,
+  });
+
   const metrics: PillowMetrics = {
     batch: (p, seconds) => batch.observe({ pillow: p }, seconds),
     processor(p, name, seconds, ok, bad) {
@@ -89,6 +96,10 @@ export function createPrometheusMetrics(registry: Registry = new Registry()): {
     },
     rewind: (p) => rewinds.inc({ pillow: p }),
     parked: (p, count) => parked.set({ pillow: p }, count),
+    rebuilt(p, name, written, bad) {
+      rebuilt.inc({ pillow: p, processor: name, outcome: 'written' }, written);
+      if (bad > 0) rebuilt.inc({ pillow: p, processor: name, outcome: 'failed' }, bad);
+    },
   };
   return { registry, metrics };
 }
