@@ -163,8 +163,18 @@ describe('pillowtop rebuild of a postgresTable', () => {
   });
 
   test('cancel drops the new generation; the live pillow goes on writing the live table only', async () => {
-    // cancelled at once: before the swap, while registering or backfilling
+    // cancelled while the new generation is registered and backfilling (a cancel before registration
+    // has nothing to drop: the live generation stays as it was, which the assertions below hold too)
     const handle = await startRebuild();
+    await eventually(
+      'the new generation registered',
+      async () => {
+        const row = await generations();
+        return row.state === 'building' || row.live_generation !== 2;
+      },
+      60_000,
+    );
+    assert.equal((await generations()).state, 'building', 'the 20,000-doc backfill was still running');
     await handle.cancel();
     await assert.rejects(handle.result());
     await eventually('the new generation dropped', async () => (await tables()).join() === 'rb_index');

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import type { ActivityDeps } from './deps';
 import type { ResolvedPillow } from '../config/pillow-definition';
@@ -77,47 +77,55 @@ export function createRebuildActivities(deps: ActivityDeps) {
       let cursor = input.cursor ?? '0';
       let written = 0;
       let failed = 0;
-      for (;;) {
-        ctx.heartbeat({ cursor });
-        if (ctx.cancellationSignal.aborted) throw new Error('cancelled');
-        const page = await readChanges({
-          server,
-          db: pillow.source.db,
-          since: cursor,
-          limit: pillow.batchSize,
-          longPollMs: 0,
-          couchFilter: pillow.filter.couchFilter,
-          signal: ctx.cancellationSignal,
-          readTimeoutMs: pillow.readTimeoutSeconds * 1000,
-        });
-        // a short page is the end of the source as it was when read; what comes after reaches the
-        // new generation through the live pillow's writes
-        const finished = page.changes.length < pillow.batchSize;
-        const filtered = filterChanges(pillow, page.changes);
-        failed += filtered.failed.length;
-        const outcome = await withTransaction(deps.pool, async (db) => {
-          await takeWriteLocks(db, writeLocksFor(pillow, undefined, filtered.kept));
-          // cancelled (and dropped) since: writing now would re-create what was dropped
-          if ((await buildingGeneration(db, pillow.name, input.processor)) !== input.generation)
-            throw ApplicationFailure.nonRetryable('the generation is no longer building', 'NotBuilding');
-          const current = await stillCurrent(server, pillow.source.db, filtered.kept);
-          const bad = await writeIsolating(db, rebuild, current, input.generation);
-          const building = await recordProgress(
-            db,
-            pillow.name,
-            input.processor,
-            input.generation,
-            page.lastSeq,
-            current.length - bad,
-          );
-          if (!building) throw ApplicationFailure.nonRetryable('the generation is no longer building', 'NotBuilding');
-          return { written: current.length - bad, bad };
-        });
-        written += outcome.written;
-        failed += outcome.bad;
-        deps.metrics.rebuilt(pillow.name, input.processor, outcome.written, outcome.bad + filtered.failed.length);
-        cursor = page.lastSeq;
-        if (finished || performance.now() > until) return { cursor, written, failed, finished };
+      try {
+        for (;;) {
+          ctx.heartbeat({ cursor });
+          // reported as cancelled (not failed): a failed attempt would be retried and could run to the end
+          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('rebuild cancelled');
+          const page = await readChanges({
+            server,
+            db: pillow.source.db,
+            since: cursor,
+            limit: pillow.batchSize,
+            longPollMs: 0,
+            couchFilter: pillow.filter.couchFilter,
+            signal: ctx.cancellationSignal,
+            readTimeoutMs: pillow.readTimeoutSeconds * 1000,
+          });
+          // a short page is the end of the source as it was when read; what comes after reaches the
+          // new generation through the live pillow's writes
+          const finished = page.changes.length < pillow.batchSize;
+          const filtered = filterChanges(pillow, page.changes);
+          failed += filtered.failed.length;
+          const outcome = await withTransaction(deps.pool, async (db) => {
+            await takeWriteLocks(db, writeLocksFor(pillow, undefined, filtered.kept));
+            // cancelled (and dropped) since: writing now would re-create what was dropped
+            if ((await buildingGeneration(db, pillow.name, input.processor)) !== input.generation)
+              throw ApplicationFailure.nonRetryable('the generation is no longer building', 'NotBuilding');
+            const current = await stillCurrent(server, pillow.source.db, filtered.kept);
+            const bad = await writeIsolating(db, rebuild, current, input.generation);
+            const building = await recordProgress(
+              db,
+              pillow.name,
+              input.processor,
+              input.generation,
+              page.lastSeq,
+              current.length - bad,
+            );
+            if (!building) throw ApplicationFailure.nonRetryable('the generation is no longer building', 'NotBuilding');
+            return { written: current.length - bad, bad };
+          });
+          written += outcome.written;
+          failed += outcome.bad;
+          deps.metrics.rebuilt(pillow.name, input.processor, outcome.written, outcome.bad + filtered.failed.length);
+          cursor = page.lastSeq;
+          if (finished || performance.now() > until) return { cursor, written, failed, finished };
+        }
+      } catch (err) {
+        // a read or write the cancel aborted is the cancel too, not a failure to retry
+        if (ctx.cancellationSignal.aborted && !(err instanceof CancelledFailure))
+          throw new CancelledFailure('rebuild cancelled');
+        throw err;
       }
     },
 

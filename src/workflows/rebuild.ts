@@ -105,8 +105,11 @@ export async function rebuild(input: RebuildInput): Promise<RebuildStatus> {
     show();
     return st;
   } catch (err) {
-    // cancelled before the swap: the new generation is dropped and writers stop writing it
-    if (wf.isCancellation(err) && (st.phase === 'starting' || st.phase === 'backfilling')) {
+    // cancelled before the swap (a backfill that ended as the cancel came leaves the swap unscheduled):
+    // the new generation is dropped and writers stop writing it; cancelRebuild leaves a swapped one be
+    const beforeSwap =
+      st.phase === 'starting' || st.phase === 'backfilling' || (st.phase === 'swapping' && !st.swappedAt);
+    if (wf.isCancellation(err) && beforeSwap) {
       await wf.CancellationScope.nonCancellable(() => cancelRebuild({ ...target, generation: st.building }));
       st.phase = 'cancelled';
       show();
