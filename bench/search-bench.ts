@@ -119,6 +119,19 @@ export async function runSearchBench(o: SearchBenchOptions): Promise<SearchBench
   let opensearchRss: number | null = null;
   const indexes: string[] = [];
   try {
+    // OpenSearch's JIT warms over the first tens of thousands of docs (the first pass runs at a third of
+    // the speed of the third): one unmeasured pass first, so the rounds below meet a warm node
+    progress('search warm-up: one unmeasured raw loop…');
+    const warmup = `${o.run}_search_warmup`;
+    indexes.push(warmup);
+    await rawSearchLoop({
+      couchUrl: o.couchUrl,
+      db: o.db,
+      searchUrl: o.searchUrl,
+      index: warmup,
+      batchSize: o.batchSize,
+    });
+    await fetch(`${o.searchUrl}/${warmup}`, { method: 'DELETE' });
     for (let r = 1; r <= o.repeat; r++) {
       const of = o.repeat > 1 ? ` (round ${r} of ${o.repeat})` : '';
       const rawIndex = `${o.run}_search_raw${r}`;
