@@ -1,4 +1,5 @@
 import type { PillowDefinition } from '../src/config/pillow-definition';
+import { searchIndex } from '../src/processors/search-index';
 import { postgresTable, type ColumnMapping } from '../src/processors/postgres-table';
 
 /** What a bench worker process needs to know to run the bench's pillows. */
@@ -8,6 +9,8 @@ export interface BenchPillowSpec {
   table: string;
   partitions: number;
   batchSize: number;
+  /** Index into this OpenSearch alias with `searchIndex` instead of writing `table` (`--search`). */
+  search?: { url: string; alias: string };
 }
 
 /**
@@ -35,6 +38,10 @@ export function benchPillow(spec: BenchPillowSpec, couchUrl: string): PillowDefi
     batchSize: spec.batchSize,
     longPollSeconds: 20,
     partitions: spec.partitions,
-    processors: [postgresTable({ table: spec.table, columns: BENCH_COLUMNS })],
+    processors: [
+      spec.search
+        ? searchIndex({ alias: spec.search.alias, url: spec.search.url })
+        : postgresTable({ table: spec.table, columns: BENCH_COLUMNS }),
+    ],
   };
 }

@@ -1,3 +1,4 @@
+import type { SearchBenchResult } from './search-bench';
 /** The bench's figures: the last line `pillowtop bench` prints, and what the chart is drawn from. */
 export interface BenchResult {
   quick: boolean;
@@ -38,6 +39,8 @@ export interface BenchResult {
   catchup_2_workers_docs_per_s: number;
   /** Changes processed by each partition in the 2-worker run: they sum to the docs, each exactly once. */
   partition_processed: number[];
+  /** `--search` only: the search processor's catch-up against a raw `_bulk` loop. */
+  search?: SearchBenchResult;
   targets: Record<string, boolean>;
   total_seconds: number;
 }
@@ -51,6 +54,7 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): Record<string, bo
     follow_p99_le_1s: r.follow_p99_ms <= 1000,
     worker_rss_le_300mb: r.worker_peak_rss_mb !== null && r.worker_peak_rss_mb <= 300,
     history_le_100_per_10k: r.history_events_per_10k <= 100,
+    ...(r.search ? { search_vs_raw_ge_0_9: r.search.ratio >= 0.9 } : {}),
   };
 }
 

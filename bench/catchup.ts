@@ -110,7 +110,7 @@ export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResul
 type HistoryEvent = NonNullable<temporal.api.history.v1.IHistory['events']>[number];
 
 /** When the worker started the pillow's first `processSlice` activity (server time, this machine's clock). */
-function firstBatchStart(events: HistoryEvent[]): number | null {
+export function firstBatchStart(events: HistoryEvent[]): number | null {
   const scheduled = events.find((e) =>
     ['processSlice', 'processBatch'].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
   );

@@ -17,6 +17,7 @@ interface BenchCliOptions {
   quick?: boolean;
   json?: string;
   chart?: string;
+  search?: boolean;
 }
 
 export const BENCH_DESCRIPTION =
@@ -34,13 +35,18 @@ export function benchCommand(name: string): Command {
       'rounds of source limit, raw loop and catch-up; each figure is the best (default 3; --quick: 1)',
     )
     .option('--quick', 'a small run that keeps the bench working (the test suite runs it)')
+    .option(
+      '--search',
+      'also measure the search processor against a raw _bulk loop on OpenSearch (OPENSEARCH_URL, else a node of its own: needs Java 17+)',
+    )
     .option('--json <file>', 'also write the JSON figures to this file')
     .option('--chart <file>', 'also draw the figures as an SVG chart into this file')
     .addHelpText(
       'after',
       `
 Starts its own Temporal dev server, pouchdb-server and a fresh PostgreSQL database, unless
-TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them. Progress goes to stderr.`,
+TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them; with --search, an OpenSearch
+node unless OPENSEARCH_URL says where one is. Progress goes to stderr.`,
     )
     .action(async (opts: BenchCliOptions) => {
       const quick = opts.quick === true;
@@ -54,6 +60,8 @@ TEMPORAL_ADDRESS, COUCH_URL and DATABASE_URL say where to find them. Progress go
         rate,
         followSeconds,
         quick,
+        // `npm run bench --search` (without `--`) reaches us as npm_config_search
+        search: opts.search === true || process.env.npm_config_search === 'true',
         env: process.env,
         progress: (line) => process.stderr.write(`bench: ${line}\n`),
       });

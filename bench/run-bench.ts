@@ -18,6 +18,7 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import type { BenchPillowSpec } from './bench-pillow';
 import type { BenchWorkerConfig } from './bench-worker';
 import { checkTargets, round, type BenchResult } from './bench-result';
+import { runSearchBench, searchServer, type SearchBenchResult, type SearchServer } from './search-bench';
 
 export interface BenchOptions {
   docs: number;
@@ -26,6 +27,8 @@ export interface BenchOptions {
   /** Rounds of source limit, raw loop and catch-up; each figure is the best round. */
   repeat: number;
   quick: boolean;
+  /** Also measure the search processor against a raw `_bulk` loop (`--search`; needs OpenSearch). */
+  search?: boolean;
   env: NodeJS.ProcessEnv;
   progress: (line: string) => void;
 }
@@ -42,7 +45,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const client = new Client({ connection, namespace: servers.namespace });
   const db = `${run}_cases`;
   const workers: WorkerProcess[] = [];
+  let search: SearchServer | undefined;
   try {
+    if (opts.search) search = await searchServer(opts.env, servers.dir, progress);
     progress('bundling workflow code…');
     const bundlePath = path.join(servers.dir, 'workflow-bundle.js');
     writeFileSync(
@@ -151,6 +156,29 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const raw = best(raws);
     const catchup = best(catchups);
 
+    let searchResult: SearchBenchResult | undefined;
+    if (search) {
+      searchResult = await runSearchBench({
+        client,
+        pool,
+        couchUrl: servers.couchUrl,
+        searchUrl: search.url,
+        searchOrigin: search.origin,
+        db,
+        docs: opts.docs,
+        batchSize: DEFAULT_BATCH_SIZE,
+        repeat: opts.repeat,
+        run,
+        startWorker: async (queue, s) => (await startWorkers(1, queue, [s]))[0],
+        stopWorker: (w) => stopWorkers([w]),
+        timeoutMs: catchupTimeout,
+        progress,
+      });
+      progress(
+        `  search: ${searchResult.docsPerSecond} docs/s, raw loop ${searchResult.rawDocsPerSecond} docs/s (${searchResult.ratio}×), OpenSearch peak RSS ${searchResult.opensearchRssMb} MB`,
+      );
+    }
+
     progress(`follow latency: writing ${opts.rate} docs/s for ${opts.followSeconds} s…`);
     const follow = await measureFollow({
       pool,
@@ -234,6 +262,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       catchup_1_worker_docs_per_s: round(one.docsPerSecond),
       catchup_2_workers_docs_per_s: round(two.docsPerSecond),
       partition_processed: two.processedPerPartition,
+      ...(searchResult ? { search: searchResult } : {}),
       total_seconds: round((performance.now() - began) / 1000),
     };
     return { ...figures, targets: checkTargets(figures) };
@@ -245,6 +274,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     await nano(servers.couchUrl)
       .db.destroy(db)
       .catch(() => undefined);
+    await search?.stop().catch(() => undefined);
     await servers.stop();
   }
 }
