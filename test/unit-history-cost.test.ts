@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { historyCost, type HistoryEvent } from '../bench/history-cost';
+
+// the bench's estimate of Temporal Cloud actions from a history (https://docs.temporal.io/cloud/actions)
+const ev = (attrs: Record<string, unknown>): HistoryEvent => attrs as HistoryEvent;
+
+test('historyCost counts billable events, activity executions and retried attempts', () => {
+  const events = [
+    ev({ workflowExecutionStartedEventAttributes: {} }),
+    ev({ workflowTaskScheduledEventAttributes: {} }),
+    ev({ workflowTaskStartedEventAttributes: {} }),
+    ev({ workflowTaskCompletedEventAttributes: {} }),
+    ev({ activityTaskScheduledEventAttributes: {} }),
+    ev({ activityTaskStartedEventAttributes: { attempt: 3 } }), // two failed attempts before this one
+    ev({ activityTaskCompletedEventAttributes: {} }),
+    ev({ workflowExecutionSignaledEventAttributes: {} }),
+    ev({ workflowExecutionUpdateAcceptedEventAttributes: {} }),
+    ev({ workflowExecutionUpdateCompletedEventAttributes: {} }),
+    ev({ timerStartedEventAttributes: {} }),
+    ev({ timerFiredEventAttributes: {} }),
+    ev({ workflowExecutionContinuedAsNewEventAttributes: {} }), // billed as the next run's start
+  ];
+  assert.deepEqual(historyCost(events), { events: 13, activityExecutions: 3, actions: 7 });
+});
+
+test('historyCost of no events is zero', () => {
+  assert.deepEqual(historyCost([]), { events: 0, activityExecutions: 0, actions: 0 });
+});
