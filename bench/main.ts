@@ -21,7 +21,7 @@ interface BenchCliOptions {
 }
 
 export const BENCH_DESCRIPTION =
-  'measure catch-up against a raw loop and the source limit, follow latency, worker memory and history cost; the last line is one JSON object';
+  'measure catch-up against a raw loop and the source limit, follow latency at two rates, worker memory and CPU, Temporal cost (history events, activity executions, actions) and source requests; the last line is one JSON object';
 
 /** The bench's command line, named as it was called (`pillowtop bench`, `npm run bench --`). */
 export function benchCommand(name: string): Command {
