@@ -32,6 +32,8 @@ export interface BenchResult {
   follow_slow_actions_per_pillow_hour: number;
   /** Worker CPU seconds per second over the phase (1 = one core); null where /proc is missing. */
   follow_slow_worker_cpu_share: number | null;
+  /** The phase's actions (not per hour) by the history event that bills them. */
+  follow_slow_actions_by_event: Record<string, number>;
   /** The following phase at `--rate`: the same figures as `follow_slow_*`. */
   follow_rate_target: number;
   follow_rate_actual: number;
@@ -46,6 +48,7 @@ export interface BenchResult {
   follow_activity_executions_per_pillow_hour: number;
   follow_actions_per_pillow_hour: number;
   follow_worker_cpu_share: number | null;
+  follow_actions_by_event: Record<string, number>;
   /** Peak RSS of the worker process during the catch-up. */
   worker_peak_rss_mb: number | null;
   /** Peak RSS of the worker process over catch-up and follow. */
@@ -60,6 +63,7 @@ export interface BenchResult {
   catchup_actions: number;
   catchup_actions_per_10k: number;
   catchup_activity_executions: number;
+  catchup_actions_by_event: Record<string, number>;
   /** HTTP requests the worker made to CouchDB per change caught up, counted by a proxy in separate runs. */
   catchup_source_requests_per_change_1_partition: number;
   catchup_source_requests_per_change_2_partitions: number;

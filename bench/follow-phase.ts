@@ -10,8 +10,8 @@ export interface FollowPhaseResult extends FollowResult {
   seconds: number;
   /** History cost of the pillow (and its retryChange workflows, if any) over the phase. */
   cost: HistoryCost;
-  /** The same, per hour of one pillow following at this rate. */
-  perPillowHour: HistoryCost;
+  /** The same, per hour of one pillow following at this rate (without the breakdown). */
+  perPillowHour: Omit<HistoryCost, 'actionsByEvent'>;
   /** Worker CPU seconds per second of following (one core = 1); null where /proc is missing. */
   workerCpuShare: number | null;
 }

@@ -16,17 +16,24 @@ export interface HistoryCost {
   events: number;
   /** `ActivityTaskScheduled` events plus retried attempts. */
   activityExecutions: number;
-  /** Billable actions estimated from the events (see `billableActions`). */
+  /** Billable actions estimated from the events (see `ONE_ACTION`). */
   actions: number;
+  /** Those actions by the event that bills them (`activityTaskScheduled`, `timerStarted`, …; `activityRetry`). */
+  actionsByEvent: Record<string, number>;
 }
 
-export const NO_COST: HistoryCost = { events: 0, activityExecutions: 0, actions: 0 };
+export const NO_COST: HistoryCost = { events: 0, activityExecutions: 0, actions: 0, actionsByEvent: {} };
 
-export const addCost = (a: HistoryCost, b: HistoryCost): HistoryCost => ({
-  events: a.events + b.events,
-  activityExecutions: a.activityExecutions + b.activityExecutions,
-  actions: a.actions + b.actions,
-});
+export function addCost(a: HistoryCost, b: HistoryCost): HistoryCost {
+  const actionsByEvent = { ...a.actionsByEvent };
+  for (const [k, n] of Object.entries(b.actionsByEvent)) actionsByEvent[k] = (actionsByEvent[k] ?? 0) + n;
+  return {
+    events: a.events + b.events,
+    activityExecutions: a.activityExecutions + b.activityExecutions,
+    actions: a.actions + b.actions,
+    actionsByEvent,
+  };
+}
 
 /**
  * Events that are one billable action each: a run started (by a client, continue-as-new or a
@@ -52,15 +59,20 @@ const ONE_ACTION = new Set([
 export function historyCost(events: HistoryEvent[]): HistoryCost {
   let activityExecutions = 0;
   let actions = 0;
+  const actionsByEvent: Record<string, number> = {};
+  const bill = (kind: string, n: number) => {
+    actions += n;
+    actionsByEvent[kind] = (actionsByEvent[kind] ?? 0) + n;
+  };
   for (const e of events) {
-    for (const key of ONE_ACTION) if ((e as Record<string, unknown>)[key]) actions++;
+    for (const key of ONE_ACTION) if ((e as Record<string, unknown>)[key]) bill(key.replace(/EventAttributes$/, ''), 1);
     if (e.activityTaskScheduledEventAttributes) activityExecutions++;
     // a retried activity records only its last attempt's start, with its attempt number
     const retries = Math.max(0, (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1);
     activityExecutions += retries;
-    actions += retries;
+    if (retries > 0) bill('activityRetry', retries);
   }
-  return { events: events.length, activityExecutions, actions };
+  return { events: events.length, activityExecutions, actions, actionsByEvent };
 }
 
 export const eventTimeMs = (e: HistoryEvent): number =>

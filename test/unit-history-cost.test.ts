@@ -21,9 +21,21 @@ test('historyCost counts billable events, activity executions and retried attemp
     ev({ timerFiredEventAttributes: {} }),
     ev({ workflowExecutionContinuedAsNewEventAttributes: {} }), // billed as the next run's start
   ];
-  assert.deepEqual(historyCost(events), { events: 13, activityExecutions: 3, actions: 7 });
+  assert.deepEqual(historyCost(events), {
+    events: 13,
+    activityExecutions: 3,
+    actions: 7,
+    actionsByEvent: {
+      workflowExecutionStarted: 1,
+      activityTaskScheduled: 1,
+      activityRetry: 2,
+      workflowExecutionSignaled: 1,
+      workflowExecutionUpdateAccepted: 1,
+      timerStarted: 1,
+    },
+  });
 });
 
 test('historyCost of no events is zero', () => {
-  assert.deepEqual(historyCost([]), { events: 0, activityExecutions: 0, actions: 0 });
+  assert.deepEqual(historyCost([]), { events: 0, activityExecutions: 0, actions: 0, actionsByEvent: {} });
 });
