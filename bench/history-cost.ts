@@ -39,8 +39,8 @@ export function addCost(a: HistoryCost, b: HistoryCost): HistoryCost {
  * Events that are one billable action each: a run started (by a client, continue-as-new or a
  * parent: the new run's `WorkflowExecutionStarted`, so `ContinuedAsNew` itself is not counted
  * again), an activity scheduled (each retried attempt once more), a signal, an accepted update, a
- * timer, a child or external signal started by the workflow, a search attribute or property change,
- * a local activity marker.
+ * timer, a child or external signal started by the workflow, a search attribute or property change;
+ * and a local activity's marker.
  */
 const ONE_ACTION = new Set([
   'workflowExecutionStartedEventAttributes',
@@ -52,8 +52,11 @@ const ONE_ACTION = new Set([
   'signalExternalWorkflowExecutionInitiatedEventAttributes',
   'upsertWorkflowSearchAttributesEventAttributes',
   'workflowPropertiesModifiedEventAttributes',
-  'markerRecordedEventAttributes',
 ]);
+
+/** A local activity's marker bills an action; the markers of `patched()` (`core_patch`) do not. */
+const isLocalActivityMarker = (e: HistoryEvent) =>
+  /local_?activity/i.test(e.markerRecordedEventAttributes?.markerName ?? '');
 
 /** The cost of a list of history events (pure). */
 export function historyCost(events: HistoryEvent[]): HistoryCost {
@@ -66,6 +69,7 @@ export function historyCost(events: HistoryEvent[]): HistoryCost {
   };
   for (const e of events) {
     for (const key of ONE_ACTION) if ((e as Record<string, unknown>)[key]) bill(key.replace(/EventAttributes$/, ''), 1);
+    if (isLocalActivityMarker(e)) bill('localActivityMarker', 1);
     if (e.activityTaskScheduledEventAttributes) activityExecutions++;
     // a retried activity records only its last attempt's start, with its attempt number
     const retries = Math.max(0, (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1);

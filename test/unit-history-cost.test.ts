@@ -19,12 +19,14 @@ test('historyCost counts billable events, activity executions and retried attemp
     ev({ workflowExecutionUpdateCompletedEventAttributes: {} }),
     ev({ timerStartedEventAttributes: {} }),
     ev({ timerFiredEventAttributes: {} }),
+    ev({ markerRecordedEventAttributes: { markerName: 'core_patch' } }), // patched(): not billed
+    ev({ markerRecordedEventAttributes: { markerName: 'core_local_activity' } }),
     ev({ workflowExecutionContinuedAsNewEventAttributes: {} }), // billed as the next run's start
   ];
   assert.deepEqual(historyCost(events), {
-    events: 13,
+    events: 15,
     activityExecutions: 3,
-    actions: 7,
+    actions: 8,
     actionsByEvent: {
       workflowExecutionStarted: 1,
       activityTaskScheduled: 1,
@@ -32,6 +34,7 @@ test('historyCost counts billable events, activity executions and retried attemp
       workflowExecutionSignaled: 1,
       workflowExecutionUpdateAccepted: 1,
       timerStarted: 1,
+      localActivityMarker: 1,
     },
   });
 });
