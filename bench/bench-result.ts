@@ -16,6 +16,26 @@ export interface BenchResult {
   catchup_startup_seconds: number;
   catchup_vs_raw: number;
   catchup_vs_source: number;
+  /** The slow following phase (a quiet feed): latency, and per hour of one pillow following at that rate. */
+  follow_slow_rate_target: number;
+  follow_slow_rate_actual: number;
+  /** The phase's window: first write to last row seen. */
+  follow_slow_seconds: number;
+  follow_slow_docs: number;
+  follow_slow_missing: number;
+  follow_slow_p50_ms: number;
+  follow_slow_p99_ms: number;
+  /** History events of the pillow (and its retryChange workflows) over the phase, scaled to an hour. */
+  follow_slow_history_events_per_pillow_hour: number;
+  /** ActivityTaskScheduled events (plus retried attempts), scaled to an hour. */
+  follow_slow_activity_executions_per_pillow_hour: number;
+  /** Temporal Cloud billable actions estimated from the history (see bench/history-cost.ts), scaled to an hour. */
+  follow_slow_actions_per_pillow_hour: number;
+  /** Worker CPU seconds per second over the phase (1 = one core); null where /proc is missing. */
+  follow_slow_worker_cpu_share: number | null;
+  /** The phase's actions (not per hour) by the history event that bills them. */
+  follow_slow_actions_by_event: Record<string, number>;
+  /** The following phase at `--rate`: the same figures as `follow_slow_*`. */
   follow_rate_target: number;
   follow_rate_actual: number;
   follow_docs: number;
@@ -24,6 +44,12 @@ export interface BenchResult {
   follow_p95_ms: number;
   follow_p99_ms: number;
   follow_max_ms: number;
+  follow_seconds: number;
+  follow_history_events_per_pillow_hour: number;
+  follow_activity_executions_per_pillow_hour: number;
+  follow_actions_per_pillow_hour: number;
+  follow_worker_cpu_share: number | null;
+  follow_actions_by_event: Record<string, number>;
   /** Peak RSS of the worker process during the catch-up. */
   worker_peak_rss_mb: number | null;
   /** Peak RSS of the worker process over catch-up and follow. */
@@ -34,6 +60,17 @@ export interface BenchResult {
   catchup_samples: number[];
   history_events: number;
   history_events_per_10k: number;
+  /** Estimated Temporal Cloud billable actions of the (best) catch-up, in all and per 10,000 changes. */
+  catchup_actions: number;
+  catchup_actions_per_10k: number;
+  catchup_activity_executions: number;
+  catchup_actions_by_event: Record<string, number>;
+  /** HTTP requests the worker made to CouchDB per change caught up, counted by a proxy in separate runs. */
+  catchup_source_requests_per_change_1_partition: number;
+  catchup_source_requests_per_change_2_partitions: number;
+  catchup_source_requests_per_change_4_partitions: number;
+  /** Those requests by kind (`_changes`, `_bulk_get`, `_all_docs`, other), per partition count. */
+  catchup_source_requests_by_kind: Record<string, Record<string, number>>;
   partitions: number;
   catchup_1_worker_docs_per_s: number;
   catchup_2_workers_docs_per_s: number;

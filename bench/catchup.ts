@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import { resolvePillow } from '../src/config/pillow-definition';
 import { startPillow } from '../src/operations/start-pillow';
@@ -9,6 +8,7 @@ import { statusQuery } from '../src/workflows/messages';
 import { benchPillow, type BenchPillowSpec } from './bench-pillow';
 import { caseDoc } from '../src/dev/demo-data';
 import { partitionOf } from '../src/partition-hash';
+import { addCost, historyCost, NO_COST, type HistoryCost, type HistoryEvent } from './history-cost';
 
 export interface CatchupResult {
   docs: number;
@@ -19,6 +19,8 @@ export interface CatchupResult {
   docsPerSecond: number;
   /** Workflow history events of all partitions when caught up. */
   historyEvents: number;
+  /** History events, activity executions and estimated billable actions of all partitions when caught up. */
+  cost: HistoryCost;
   /** Changes processed per partition (their sum is each doc exactly once). */
   processedPerPartition: number[];
 }
@@ -89,11 +91,11 @@ export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResul
     () => Promise.all(handles.map((h) => h.query(statusQuery).then((s) => s.processed))),
     opts.docs,
   );
-  let historyEvents = 0;
+  let cost = NO_COST;
   let firstBatchAt = Infinity;
   for (const handle of handles) {
     const events = (await handle.fetchHistory()).events ?? [];
-    historyEvents += events.length;
+    cost = addCost(cost, historyCost(events));
     firstBatchAt = Math.min(firstBatchAt, firstBatchStart(events) ?? startedAt);
   }
   const seconds = (doneAt - firstBatchAt) / 1000;
@@ -102,12 +104,11 @@ export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResul
     seconds,
     startupSeconds: (firstBatchAt - startedAt) / 1000,
     docsPerSecond: opts.docs / seconds,
-    historyEvents,
+    historyEvents: cost.events,
+    cost,
     processedPerPartition,
   };
 }
-
-type HistoryEvent = NonNullable<temporal.api.history.v1.IHistory['events']>[number];
 
 /** When the worker started the pillow's first `processSlice` activity (server time, this machine's clock). */
 export function firstBatchStart(events: HistoryEvent[]): number | null {
@@ -142,7 +143,7 @@ function lastDocIds(docs: number, partitions: number): string[] {
   return ids;
 }
 
-function workflowIds(spec: BenchPillowSpec): string[] {
+export function workflowIds(spec: BenchPillowSpec): string[] {
   const partitions = spec.partitions > 1 ? [...Array(spec.partitions).keys()] : [undefined];
   return partitions.map((p) => pillowWorkflowId(spec.name, p));
 }

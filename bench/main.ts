@@ -12,6 +12,7 @@ import { renderChart } from './chart';
 interface BenchCliOptions {
   docs?: string;
   rate?: string;
+  slowRate?: string;
   followSeconds?: string;
   repeat?: string;
   quick?: boolean;
@@ -21,7 +22,7 @@ interface BenchCliOptions {
 }
 
 export const BENCH_DESCRIPTION =
-  'measure catch-up against a raw loop and the source limit, follow latency, worker memory and history cost; the last line is one JSON object';
+  'measure catch-up against a raw loop and the source limit, follow latency at two rates, worker memory and CPU, Temporal cost (history events, activity executions, actions) and source requests; the last line is one JSON object';
 
 /** The bench's command line, named as it was called (`pillowtop bench`, `npm run bench --`). */
 export function benchCommand(name: string): Command {
@@ -29,7 +30,8 @@ export function benchCommand(name: string): Command {
     .description(BENCH_DESCRIPTION)
     .option('--docs <n>', 'case docs to load and catch up (default 50000; --quick: 2000)')
     .option('--rate <n>', 'docs per second written while measuring follow latency (default 500; --quick: 100)')
-    .option('--follow-seconds <n>', 'how long to write at --rate (default 30; --quick: 4)')
+    .option('--slow-rate <n>', 'docs per second of the slow following phase, before the one at --rate (default 5)')
+    .option('--follow-seconds <n>', 'how long each following phase writes (default 60; --quick: 4)')
     .option(
       '--repeat <n>',
       'rounds of source limit, raw loop and catch-up; each figure is the best (default 3; --quick: 1)',
@@ -52,12 +54,14 @@ node unless OPENSEARCH_URL says where one is. Progress goes to stderr.`,
       const quick = opts.quick === true;
       const docs = whole(opts.docs, quick ? 2000 : 50_000, '--docs', 1);
       const rate = whole(opts.rate, quick ? 100 : 500, '--rate', 1);
-      const followSeconds = whole(opts.followSeconds, quick ? 4 : 30, '--follow-seconds', 1);
+      const slowRate = whole(opts.slowRate, 5, '--slow-rate', 1);
+      const followSeconds = whole(opts.followSeconds, quick ? 4 : 60, '--follow-seconds', 1);
       const repeat = whole(opts.repeat, quick ? 1 : 3, '--repeat', 1);
       const result = await runBench({
         docs,
         repeat,
         rate,
+        slowRate,
         followSeconds,
         quick,
         // `npm run bench --search` (without `--`) reaches us as npm_config_search

@@ -13,7 +13,8 @@ import { benchServers } from './bench-servers';
 import { expectedAgeSum, loadDocs } from './bench-docs';
 import { rawLoop, sourceLimit, type LoopResult } from './baselines';
 import { measureCatchup, stopPillow, type CatchupResult } from './catchup';
-import { measureFollow } from './follow-latency';
+import { followPhase, type FollowPhaseResult } from './follow-phase';
+import { startCountingProxy } from './counting-proxy';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import type { BenchPillowSpec } from './bench-pillow';
 import type { BenchWorkerConfig } from './bench-worker';
@@ -23,6 +24,8 @@ import { runSearchBench, searchServer, type SearchBenchResult, type SearchServer
 export interface BenchOptions {
   docs: number;
   rate: number;
+  /** The slow following phase's rate (a quiet feed), before the one at `rate`. */
+  slowRate: number;
   followSeconds: number;
   /** Rounds of source limit, raw loop and catch-up; each figure is the best round. */
   repeat: number;
@@ -68,18 +71,23 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     });
     const part1 = spec('p1w', 2);
     const part2 = spec('p2w', 2);
-    const workerConfig = (taskQueue: string, pillows: BenchPillowSpec[]): BenchWorkerConfig => ({
+    const workerConfig = (taskQueue: string, pillows: BenchPillowSpec[], couchUrl: string): BenchWorkerConfig => ({
       temporalAddress: servers.temporalAddress,
       namespace: servers.namespace,
       taskQueue,
-      couchUrl: servers.couchUrl,
+      couchUrl,
       databaseUrl: servers.databaseUrl,
       bundlePath,
       pillows,
     });
-    const startWorkers = async (count: number, taskQueue: string, pillows: BenchPillowSpec[]) => {
+    const startWorkers = async (
+      count: number,
+      taskQueue: string,
+      pillows: BenchPillowSpec[],
+      couchUrl = servers.couchUrl,
+    ) => {
       const started = await Promise.all(
-        Array.from({ length: count }, () => startWorkerProcess(workerConfig(taskQueue, pillows))),
+        Array.from({ length: count }, () => startWorkerProcess(workerConfig(taskQueue, pillows, couchUrl))),
       );
       workers.push(...started);
       return started;
@@ -179,26 +187,32 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       );
     }
 
-    progress(`follow latency: writing ${opts.rate} docs/s for ${opts.followSeconds} s…`);
-    const follow = await measureFollow({
-      pool,
-      couchUrl: servers.couchUrl,
-      db,
-      table: main.table,
-      rate: opts.rate,
-      seconds: opts.followSeconds,
-      firstId: opts.docs,
-      progress,
-    });
+    const follows: FollowPhaseResult[] = [];
+    for (const rate of [opts.slowRate, opts.rate]) {
+      progress(`follow latency and cost: writing ${rate} docs/s for ${opts.followSeconds} s…`);
+      const phase = await followPhase(client, main, worker, {
+        pool,
+        couchUrl: servers.couchUrl,
+        db,
+        table: main.table,
+        rate,
+        seconds: opts.followSeconds,
+        firstId: opts.docs + follows.reduce((n, f) => n + f.docs, 0),
+        progress,
+      });
+      follows.push(phase);
+      const hour = phase.perPillowHour;
+      progress(
+        `  p50 ${phase.p50Ms} ms, p95 ${phase.p95Ms} ms, p99 ${phase.p99Ms} ms over ${phase.docs} docs (${phase.missing} missing); per pillow-hour ${Math.round(hour.events)} history events, ${Math.round(hour.activityExecutions)} activity executions, ${Math.round(hour.actions)} actions; worker CPU ${phase.workerCpuShare === null ? '?' : (phase.workerCpuShare * 100).toFixed(1)} %`,
+      );
+    }
+    const [slow, follow] = follows;
     const followRss = worker.peakRssMb();
-    progress(
-      `  p50 ${follow.p50Ms} ms, p95 ${follow.p95Ms} ms, p99 ${follow.p99Ms} ms over ${follow.docs} docs (${follow.missing} missing)`,
-    );
     await stopPillow(client, main, progress);
     await stopWorkers([worker]);
 
     // the partitioned runs see the docs written by the follow phase too
-    const partitionedDocs = opts.docs + follow.docs;
+    const partitionedDocs = opts.docs + slow.docs + follow.docs;
     const partitionedAgeSum = expectedAgeSum(partitionedDocs);
     const partitioned = async (count: number, s: BenchPillowSpec): Promise<CatchupResult> => {
       const q = `${run}-${s.name}`;
@@ -223,6 +237,42 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const one = await partitioned(1, part1);
     const two = await partitioned(2, part2);
 
+    // requests to the source per change: the same catch-up through a counting proxy, apart from the
+    // runs above so that the proxy's own cost stays out of their throughput
+    const proxy = await startCountingProxy(servers.couchUrl);
+    const sourceRequests: Record<string, number> = {};
+    const sourceRequestKinds: Record<string, Record<string, number>> = {};
+    try {
+      for (const partitions of [1, 2, 4]) {
+        const s = spec(`req${partitions}p`, partitions);
+        const q = `${run}-${s.name}`;
+        const list = await startWorkers(1, q, [s], proxy.url);
+        progress(`source requests: ${partitions} partition(s) on 1 worker process, through a counting proxy…`);
+        proxy.reset();
+        await measureCatchup({
+          client,
+          pool,
+          taskQueue: q,
+          couchUrl: proxy.url,
+          spec: s,
+          docs: partitionedDocs,
+          expectedAgeSum: partitionedAgeSum,
+          timeoutMs: catchupTimeout * 2,
+          progress,
+        });
+        const counted = proxy.counts();
+        sourceRequests[partitions] = counted.total / partitionedDocs;
+        sourceRequestKinds[partitions] = counted.byKind;
+        progress(
+          `  ${counted.total} requests for ${partitionedDocs} changes (${JSON.stringify(counted.byKind)}): ${(counted.total / partitionedDocs).toFixed(4)} per change`,
+        );
+        await stopPillow(client, s, progress);
+        await stopWorkers(list);
+      }
+    } finally {
+      await proxy.close();
+    }
+
     const figures: Omit<BenchResult, 'targets'> = {
       quick: opts.quick,
       docs: opts.docs,
@@ -243,6 +293,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       catchup_startup_seconds: round(catchup.startupSeconds, 2),
       catchup_vs_raw: round(catchup.docsPerSecond / raw.docsPerSecond, 2),
       catchup_vs_source: round(catchup.docsPerSecond / source.docsPerSecond, 2),
+      follow_slow_rate_target: opts.slowRate,
+      follow_slow_rate_actual: round(slow.actualRate, 2),
+      follow_slow_seconds: round(slow.seconds, 1),
+      follow_slow_docs: slow.docs,
+      follow_slow_missing: slow.missing,
+      follow_slow_p50_ms: slow.p50Ms,
+      follow_slow_p99_ms: slow.p99Ms,
+      follow_slow_history_events_per_pillow_hour: round(slow.perPillowHour.events),
+      follow_slow_activity_executions_per_pillow_hour: round(slow.perPillowHour.activityExecutions),
+      follow_slow_actions_per_pillow_hour: round(slow.perPillowHour.actions),
+      follow_slow_worker_cpu_share: slow.workerCpuShare === null ? null : round(slow.workerCpuShare, 4),
+      follow_slow_actions_by_event: slow.cost.actionsByEvent,
       follow_rate_target: opts.rate,
       follow_rate_actual: round(follow.actualRate),
       follow_docs: follow.docs,
@@ -251,6 +313,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       follow_p95_ms: follow.p95Ms,
       follow_p99_ms: follow.p99Ms,
       follow_max_ms: follow.maxMs,
+      follow_seconds: round(follow.seconds, 1),
+      follow_history_events_per_pillow_hour: round(follow.perPillowHour.events),
+      follow_activity_executions_per_pillow_hour: round(follow.perPillowHour.activityExecutions),
+      follow_actions_per_pillow_hour: round(follow.perPillowHour.actions),
+      follow_worker_cpu_share: follow.workerCpuShare === null ? null : round(follow.workerCpuShare, 4),
+      follow_actions_by_event: follow.cost.actionsByEvent,
       worker_peak_rss_mb: catchupRss === null ? null : round(catchupRss as number),
       worker_peak_rss_mb_follow: followRss === null ? null : round(followRss),
       source_limit_samples: sources.map((x) => round(x.docsPerSecond)),
@@ -258,6 +326,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       catchup_samples: catchups.map((x) => round(x.docsPerSecond)),
       history_events: catchup.historyEvents,
       history_events_per_10k: round((catchup.historyEvents / opts.docs) * 10_000, 1),
+      catchup_actions: catchup.cost.actions,
+      catchup_actions_per_10k: round((catchup.cost.actions / opts.docs) * 10_000, 1),
+      catchup_activity_executions: catchup.cost.activityExecutions,
+      catchup_actions_by_event: catchup.cost.actionsByEvent,
+      catchup_source_requests_per_change_1_partition: round(sourceRequests[1], 4),
+      catchup_source_requests_per_change_2_partitions: round(sourceRequests[2], 4),
+      catchup_source_requests_per_change_4_partitions: round(sourceRequests[4], 4),
+      catchup_source_requests_by_kind: sourceRequestKinds,
       partitions: part2.partitions,
       catchup_1_worker_docs_per_s: round(one.docsPerSecond),
       catchup_2_workers_docs_per_s: round(two.docsPerSecond),
@@ -265,6 +341,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       ...(searchResult ? { search: searchResult } : {}),
       total_seconds: round((performance.now() - began) / 1000),
     };
+    progress(
+      `cost: catch-up ${figures.history_events_per_10k} history events and ${figures.catchup_actions_per_10k} actions per 10,000 changes, ${figures.catchup_source_requests_per_change_1_partition} / ${figures.catchup_source_requests_per_change_2_partitions} / ${figures.catchup_source_requests_per_change_4_partitions} source requests per change (1 / 2 / 4 partitions)`,
+    );
+    for (const [label, f] of [
+      [`${opts.slowRate}/s`, slow],
+      [`${opts.rate}/s`, follow],
+    ] as const)
+      progress(
+        `cost: following at ${label}, per pillow-hour: ${Math.round(f.perPillowHour.events)} history events, ${Math.round(f.perPillowHour.activityExecutions)} activity executions, ${Math.round(f.perPillowHour.actions)} actions`,
+      );
     return { ...figures, targets: checkTargets(figures) };
   } finally {
     await Promise.allSettled(workers.map((w) => w.stop()));

@@ -8,6 +8,8 @@ export interface WorkerProcess {
   /** Peak resident memory (MB) sampled since the last `resetPeak`; null where /proc is missing. */
   peakRssMb(): number | null;
   resetPeak(): void;
+  /** CPU time (user + system, seconds) the process has used so far; null where /proc is missing. */
+  cpuSeconds(): number | null;
   stop(): Promise<void>;
 }
 
@@ -19,6 +21,21 @@ export function rssMb(pid: number): number | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
     return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+// the kernel's clock ticks per second (USER_HZ): 100 on every Linux Node runs on
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system, seconds) of a process from /proc (Linux); null elsewhere. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces: the fields after it start past its closing paren
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return null;
   }
@@ -80,6 +97,7 @@ export async function startWorkerProcess(
   return {
     pid: child.pid!,
     peakRssMb: () => (sample(), peak),
+    cpuSeconds: () => cpuSeconds(child.pid!),
     resetPeak: () => {
       peak = null;
       sample();

@@ -52,6 +52,19 @@ describe('pillowtop bench --quick', () => {
       'history_events_per_10k',
       'catchup_1_worker_docs_per_s',
       'catchup_2_workers_docs_per_s',
+      // what a pillow costs (issue #13's baseline)
+      'follow_slow_p50_ms',
+      'follow_slow_p99_ms',
+      'follow_slow_history_events_per_pillow_hour',
+      'follow_slow_activity_executions_per_pillow_hour',
+      'follow_slow_actions_per_pillow_hour',
+      'follow_history_events_per_pillow_hour',
+      'follow_activity_executions_per_pillow_hour',
+      'follow_actions_per_pillow_hour',
+      'catchup_actions_per_10k',
+      'catchup_source_requests_per_change_1_partition',
+      'catchup_source_requests_per_change_2_partitions',
+      'catchup_source_requests_per_change_4_partitions',
     ] as const) {
       const value = result[key];
       assert.ok(
@@ -72,9 +85,17 @@ describe('pillowtop bench --quick', () => {
     const ratio = result.catchup_docs_per_s / result.raw_loop_docs_per_s;
     assert.ok(Math.abs(ratio - result.catchup_vs_raw) < 0.01, 'catchup_vs_raw is catch-up over raw loop');
     assert.ok(result.history_events > 0);
+    assert.equal(result.follow_slow_missing, 0, 'every doc written while following slowly showed up');
+    assert.ok(result.follow_slow_docs > 0);
+    // every change the pillow takes in costs at least one activity (a slice) and its action
+    assert.ok(result.follow_actions_per_pillow_hour >= result.follow_activity_executions_per_pillow_hour);
+    assert.ok(result.follow_history_events_per_pillow_hour > result.follow_actions_per_pillow_hour);
+    assert.ok(result.catchup_actions >= result.catchup_activity_executions && result.catchup_activity_executions > 0);
+    // the pillow reads its pages with `_changes` requests, and the proxy saw them
+    assert.ok(result.catchup_source_requests_by_kind['1']?._changes > 0, 'the proxy counted `_changes` requests');
     assert.equal(
       result.partition_processed.reduce((a, b) => a + b, 0),
-      result.docs + result.follow_docs,
+      result.docs + result.follow_slow_docs + result.follow_docs,
       'the partitions processed each doc exactly once',
     );
     if (process.platform === 'linux') assert.ok((result.worker_peak_rss_mb ?? 0) > 50, 'worker RSS was sampled');

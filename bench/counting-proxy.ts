@@ -1,0 +1,64 @@
+/**
+ * An HTTP proxy in front of the source that counts the requests passing through it, so the bench
+ * can tell how many requests to CouchDB a pillow makes per change. Bodies are streamed, not read.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface CountingProxy {
+  url: string;
+  /** Requests since the last reset, in all and by kind (`_changes`, `_bulk_get`, `_all_docs`, other). */
+  counts(): { total: number; byKind: Record<string, number> };
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(upstream: string): Promise<CountingProxy> {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true });
+  let byKind: Record<string, number> = {};
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const kind = /\/(_changes|_bulk_get|_all_docs)$/.exec(path)?.[1] ?? 'other';
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+    const out = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+        agent,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'proxy', reason: err.message }));
+    });
+    // a client that gives up (a bounded long poll) must not leave the upstream request hanging
+    res.on('close', () => {
+      if (!res.writableFinished) out.destroy();
+    });
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const auth = target.username ? `${target.username}:${target.password}@` : '';
+  return {
+    url: `http://${auth}127.0.0.1:${port}`,
+    counts: () => ({ total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind: { ...byKind } }),
+    reset: () => {
+      byKind = {};
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+        agent.destroy();
+      }),
+  };
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { historyCost, type HistoryEvent } from '../bench/history-cost';
+
+// the bench's estimate of Temporal Cloud actions from a history (https://docs.temporal.io/cloud/actions)
+const ev = (attrs: Record<string, unknown>): HistoryEvent => attrs as HistoryEvent;
+
+test('historyCost counts billable events, activity executions and retried attempts', () => {
+  const events = [
+    ev({ workflowExecutionStartedEventAttributes: {} }),
+    ev({ workflowTaskScheduledEventAttributes: {} }),
+    ev({ workflowTaskStartedEventAttributes: {} }),
+    ev({ workflowTaskCompletedEventAttributes: {} }),
+    ev({ activityTaskScheduledEventAttributes: {} }),
+    ev({ activityTaskStartedEventAttributes: { attempt: 3 } }), // two failed attempts before this one
+    ev({ activityTaskCompletedEventAttributes: {} }),
+    ev({ workflowExecutionSignaledEventAttributes: {} }),
+    ev({ workflowExecutionUpdateAcceptedEventAttributes: {} }),
+    ev({ workflowExecutionUpdateCompletedEventAttributes: {} }),
+    ev({ timerStartedEventAttributes: {} }),
+    ev({ timerFiredEventAttributes: {} }),
+    ev({ markerRecordedEventAttributes: { markerName: 'core_patch' } }), // patched(): not billed
+    ev({ markerRecordedEventAttributes: { markerName: 'core_local_activity' } }),
+    ev({ workflowExecutionContinuedAsNewEventAttributes: {} }), // billed as the next run's start
+  ];
+  assert.deepEqual(historyCost(events), {
+    events: 15,
+    activityExecutions: 3,
+    actions: 8,
+    actionsByEvent: {
+      workflowExecutionStarted: 1,
+      activityTaskScheduled: 1,
+      activityRetry: 2,
+      workflowExecutionSignaled: 1,
+      workflowExecutionUpdateAccepted: 1,
+      timerStarted: 1,
+      localActivityMarker: 1,
+    },
+  });
+});
+
+test('historyCost of no events is zero', () => {
+  assert.deepEqual(historyCost([]), { events: 0, activityExecutions: 0, actions: 0, actionsByEvent: {} });
+});
