@@ -10,6 +10,7 @@ import { startPillow } from '../src/operations/start-pillow';
 import { openSearchUnavailableReason, startOpenSearchServer } from '../src/dev/opensearch-server';
 import { statusQuery } from '../src/workflows/messages';
 import { pillowWorkflowId } from '../src/workflows/ids';
+import { rebuildWorkflowId } from '../src/workflows/rebuild-types';
 import { benchPillow, type BenchPillowSpec } from './bench-pillow';
 import { firstBatchStart, stopPillow } from './catchup';
 import { rssMb, type WorkerProcess } from './worker-process';
@@ -117,6 +118,7 @@ export async function runSearchBench(o: SearchBenchOptions): Promise<SearchBench
   const catchups: { docsPerSecond: number; seconds: number }[] = [];
   let workerRss: number | null = null;
   let opensearchRss: number | null = null;
+  let rebuildDocsPerSecond: number | null = null;
   const indexes: string[] = [];
   try {
     // OpenSearch's JIT warms over the first tens of thousands of docs (the first pass runs at a third of
@@ -157,7 +159,7 @@ export async function runSearchBench(o: SearchBenchOptions): Promise<SearchBench
         batchSize: o.batchSize,
         search: { url: o.searchUrl, alias: `${o.run}_search${r}` },
       };
-      indexes.push(`${spec.search!.alias}-*`);
+      indexes.push(`${spec.search!.alias}-*`, `${spec.search!.alias}_v*`);
       progress(`search catch-up: a new worker process, searchIndex from checkpoint zero${of}…`);
       const worker = await o.startWorker(`${o.run}-${spec.name}`, spec);
       try {
@@ -171,6 +173,7 @@ export async function runSearchBench(o: SearchBenchOptions): Promise<SearchBench
         progress(
           `  ${Math.round(c.docsPerSecond)} docs/s (${c.seconds.toFixed(1)} s), worker peak RSS ${rss?.toFixed(0)} MB`,
         );
+        if (r === o.repeat) rebuildDocsPerSecond = await measureRebuild(o, spec);
         await stopPillow(o.client, spec, progress);
       } finally {
         await o.stopWorker(worker);
@@ -191,8 +194,9 @@ export async function runSearchBench(o: SearchBenchOptions): Promise<SearchBench
     ratio: round(docsPerSecond / rawDocsPerSecond, 2),
     workerRssMb: workerRss === null ? null : round(workerRss),
     opensearchRssMb: opensearchRss === null ? null : round(opensearchRss),
-    rebuildDocsPerSecond: null,
-    rebuildNote: 'not available: this build has no `pillowtop rebuild`',
+    rebuildDocsPerSecond: rebuildDocsPerSecond === null ? null : round(rebuildDocsPerSecond),
+    rebuildNote:
+      "pillowtop rebuild of the last round's searchIndex (a new index beside the live one, then the alias swap), its pillow following",
     samples: catchups.map((c) => round(c.docsPerSecond)),
     rawSamples: raws.map((c) => round(c.docsPerSecond)),
     server: o.searchOrigin,
@@ -233,4 +237,27 @@ async function measureSearchCatchup(
   const events = (await o.client.workflow.getHandle(pillowWorkflowId(spec.name)).fetchHistory()).events ?? [];
   const seconds = (doneAt - (firstBatchStart(events) ?? startedAt)) / 1000;
   return { seconds, docsPerSecond: o.docs / seconds };
+}
+
+/**
+ * `pillowtop rebuild` of the last round's searchIndex while its pillow follows: the `rebuild`
+ * workflow from its start to the alias swap and the old index's drop (no grace period), in docs/s.
+ */
+async function measureRebuild(o: SearchBenchOptions, spec: BenchPillowSpec): Promise<number> {
+  const processor = `searchIndex:${spec.search!.alias}`;
+  o.progress(`search rebuild: pillowtop rebuild ${spec.name} --processor ${processor}…`);
+  const began = performance.now();
+  const result = await o.client.workflow.execute('rebuild', {
+    workflowId: rebuildWorkflowId(spec.name, processor),
+    taskQueue: `${o.run}-${spec.name}`,
+    args: [{ name: spec.name, processor, graceSeconds: 0 }],
+    workflowExecutionTimeout: o.timeoutMs,
+  });
+  const seconds = (performance.now() - began) / 1000;
+  const done = (result as { done: number }).done;
+  if (done < o.docs) throw new Error(`the search rebuild wrote ${done} docs, expected at least ${o.docs}`);
+  const count = await searchDocCount(o.searchUrl, spec.search!.alias);
+  if (count !== o.docs) throw new Error(`after the rebuild the alias holds ${count} docs, expected ${o.docs}`);
+  o.progress(`  ${Math.round(done / seconds)} docs/s (${seconds.toFixed(1)} s)`);
+  return done / seconds;
 }

@@ -49,12 +49,16 @@ describe('pillowtop bench --quick --search', { skip }, () => {
   test('reports the search figures in the last-line JSON', () => {
     assert.match(stderr, /bench: search raw loop/);
     assert.match(stderr, /bench: search catch-up/);
+    assert.match(stderr, /bench: search rebuild: pillowtop rebuild/);
     const search = result.search;
     assert.ok(search, 'the JSON has a search object');
     assert.equal(search.docs, 500);
     assert.equal(search.server, 'given by OPENSEARCH_URL');
-    for (const key of ['docsPerSecond', 'rawDocsPerSecond', 'ratio'] as const)
-      assert.ok(Number.isFinite(search[key]) && search[key] > 0, `search.${key} is a positive number: ${search[key]}`);
+    for (const key of ['docsPerSecond', 'rawDocsPerSecond', 'ratio', 'rebuildDocsPerSecond'] as const)
+      assert.ok(
+        (search[key] ?? 0) > 0 && Number.isFinite(search[key]),
+        `search.${key} is a positive number: ${search[key]}`,
+      );
     assert.ok(
       Math.abs(search.docsPerSecond / search.rawDocsPerSecond - search.ratio) < 0.01,
       'ratio is processor over raw',
