@@ -103,7 +103,9 @@ describe('catch-up slices', () => {
       const status = await s.status(name);
       const stored = (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [name])).rows[0]
         .seq;
-      return status.processed >= 1200 && status.status !== 'catching-up' && stored === status.checkpoint;
+      // not `processed`: pages a cancelled slice committed are written but never reported to the
+      // workflow (the next slice finds the stored checkpoint moved and carries on from it)
+      return status.status !== 'catching-up' && status.status !== 'failing' && stored === status.checkpoint;
     });
     assert.equal((await s.status(name)).failed, 0);
   });
@@ -111,6 +113,7 @@ describe('catch-up slices', () => {
   test('a page failing mid-slice: the pages before it are committed and reported, the failing one is retried', async () => {
     outage.down = true;
     const before = await count('SELECT count(*) n FROM slices_index');
+    const processedBefore = (await s.status(name)).processed;
     await writeDocs(
       s.couchUrl,
       db,
@@ -127,7 +130,7 @@ describe('catch-up slices', () => {
       const status = await s.status(name);
       const stored = (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [name])).rows[0]
         .seq;
-      return status.checkpoint === stored && status.processed >= 1200 + 86;
+      return status.checkpoint === stored && status.processed >= processedBefore + 86;
     });
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await newRows(`doc_id >= 'case-00002105'`), 0, 'nothing from the failing page on');
