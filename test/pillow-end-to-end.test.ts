@@ -99,6 +99,8 @@ describe('a pillow started with the plain Temporal CLI', () => {
       'docs written while stopped arrive',
       async () => (await count(`SELECT count(*) n FROM e2e_mirror WHERE id >= 'case-00001000'`)) === 30,
     );
+    // the count arrives when the slice returns, a moment after its rows commit
+    await eventually('the new run counted them', async () => (await s.status(name)).processed >= 30);
     const after = await s.status(name);
     assert.equal(after.processed, 30, 'the new run processed only what was new, nothing from zero');
     assert.equal(after.skipped, 0);

@@ -154,6 +154,8 @@ describe('rolling deploys and partition count changes', () => {
       async () => (await mirrorCount('rd_part_mirror')) === share,
       60_000,
     );
+    // the count arrives when the slice returns, a moment after its rows commit
+    await eventually('partition 2 counted its share', async () => (await s.status('rd_part', 2)).processed >= share);
     const st = await s.status('rd_part', 2);
     assert.equal(st.partitions, 3);
     assert.equal(st.processed, share);
