@@ -4,7 +4,7 @@ import { resolvePillow } from '../src/config/pillow-definition';
 import { startPillow } from '../src/operations/start-pillow';
 import { quoteIdent } from '../src/postgres/identifiers';
 import { pillowWorkflowId } from '../src/workflows/ids';
-import { statusQuery } from '../src/workflows/messages';
+import { liveStatus } from '../src/operations/live-status';
 import { benchPillow, type BenchPillowSpec } from './bench-pillow';
 import { caseDoc } from '../src/dev/demo-data';
 import { partitionOf } from '../src/partition-hash';
@@ -86,9 +86,9 @@ export async function measureCatchup(opts: CatchupOptions): Promise<CatchupResul
     );
 
   const handles = workflowIds(spec).map((id) => opts.client.workflow.getHandle(id));
-  // the last batch's checkpoint reaches the workflows a moment after its rows commit
+  // the last batch's count reaches the workflows (or their slice's heartbeat) a moment after its rows commit
   const processedPerPartition = await waitForProcessed(
-    () => Promise.all(handles.map((h) => h.query(statusQuery).then((s) => s.processed))),
+    () => Promise.all(workflowIds(spec).map((id) => liveStatus(opts.client, id).then((s) => s.processed))),
     opts.docs,
   );
   let cost = NO_COST;

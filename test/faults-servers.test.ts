@@ -20,7 +20,7 @@ import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/tempo
 import { freePort } from '../src/dev/ports';
 import { createPool } from '../src/postgres/pool';
 import { pillowWorkflowId } from '../src/workflows/ids';
-import { statusQuery } from '../src/workflows/messages';
+import { liveStatus } from '../src/operations/live-status';
 import type { PillowStatusView } from '../src/workflows/types';
 
 describe('faults: servers restarted under a running pillow', () => {
@@ -45,7 +45,7 @@ describe('faults: servers restarted under a running pillow', () => {
   const startCouch = () => startCouchDevServer({ dir, port: ports.couch });
   const startTemporal = () =>
     startTemporalDevServer({ dir, port: ports.temporal, headless: true, dbFile: path.join(dir, 'temporal.db') });
-  const status = () => client.workflow.getHandle(pillowWorkflowId(name)).query(statusQuery);
+  const status = () => liveStatus(client, pillowWorkflowId(name));
   const check = () =>
     assertSinkMatchesSource({
       pool,

@@ -1,7 +1,7 @@
 /** Pure logic of the feed reader and the slice activity: no servers. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeOutcomes, MAX_FAILED_IN_HISTORY } from '../src/activities/catch-up-slice';
+import { mergeOutcomes, MAX_FAILED_IN_HISTORY } from '../src/activities/slice-pages';
 import { toPage } from '../src/couch/read-changes';
 import { BatchOutageError, isOutage } from '../src/activities/outage';
 import {

@@ -2,25 +2,32 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import type { SliceInput, SliceOutcome } from '../workflows/types';
 import { pillowKey } from '../workflows/ids';
-import { runCatchUpSlice } from './catch-up-slice';
+import { runSlicePages } from './slice-pages';
+import { SliceProgress } from './slice-progress';
 import { runPage } from './page/run-page';
 import { sliceCancelled } from './page/cancelled';
 
 /**
- * The `processSlice` activity: a run of pages (one while caught up, up to `maxPages` while catching
- * up, see catch-up-slice.ts), each read, written with its checkpoint and settled by runPage. It
- * heartbeats throughout and ends as soon as the workflow cancels it.
+ * The `processSlice` activity: a run of pages (a catch-up slice while pages come back full, a
+ * follow slice of about a minute while caught up; see slice-pages.ts), each read, written with its
+ * checkpoint and settled by runPage. It heartbeats its progress throughout, and ends as soon as the
+ * workflow cancels it, with the pages it committed.
  */
 export async function processSlice(deps: ActivityDeps, input: SliceInput): Promise<SliceOutcome> {
   const ctx = Context.current();
-  // heartbeats through the whole slice (reads, writes, slow processors) so only a dead worker times out;
-  // and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a heartbeat's answer,
-  // often: the worker sends at most one per second (maxHeartbeatThrottleInterval in start-worker.ts)
-  const beat = setInterval(() => ctx.heartbeat({ since: input.since }), HEARTBEAT_MS);
+  const following = input.followMs !== undefined;
+  const progress = new SliceProgress(input.since, following);
+  // heartbeats through the whole slice (reads, writes, slow processors) so only a dead worker times
+  // out; and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a heartbeat's
+  // answer, often while catching up (the worker sends at most one a second: maxHeartbeatThrottleInterval
+  // in start-worker.ts). A follow slice beats less often: each heartbeat is a billed action on
+  // Temporal Cloud, and a quiet pillow should cost almost nothing; a cancel then takes up to that long.
+  const beat = setInterval(() => ctx.heartbeat(progress.details()), following ? FOLLOW_HEARTBEAT_MS : HEARTBEAT_MS);
   try {
     return await untilCancelled(
       ctx,
-      runCatchUpSlice(input, ctx, (page, first) => runPage(deps, page, ctx, first)),
+      progress,
+      runSlicePages(input, ctx, (page, waitMs) => runPage(deps, page, ctx, waitMs), progress),
     );
   } catch (err) {
     // while slices fail the pillow is not caught up, whatever it last reported: the lag clock runs
@@ -31,22 +38,28 @@ export async function processSlice(deps: ActivityDeps, input: SliceInput): Promi
   }
 }
 
-/** How often a slice heartbeats; the worker's throttle decides how many of these reach Temporal. */
+/** How often a catch-up slice heartbeats; the worker's throttle decides how many of these reach Temporal. */
 const HEARTBEAT_MS = 500;
+/** How often a follow slice heartbeats: well inside its heartbeat timeout (FOLLOW_OPTIONS, 30 s). */
+export const FOLLOW_HEARTBEAT_MS = 5000;
 
 /**
- * Ends the activity as cancelled as soon as the cancel arrives, even while a processor that ignores
- * the signal is still busy: its transaction sees the abort before COMMIT and rolls back (write-changes.ts).
- * Should the abort land during the COMMIT itself, the page is committed with its checkpoint, and the
- * next page (or a rewind, which waits for the checkpoint row) finds the stored checkpoint moved.
+ * Ends the activity as soon as the cancel arrives, even while a processor that ignores the signal is
+ * still busy: its transaction sees the abort before COMMIT and rolls back (write-changes.ts). The
+ * slice returns the pages committed before the cancel, so the workflow records them; a slice that
+ * committed nothing ends cancelled. Should the abort land during a COMMIT, that page is committed
+ * with its checkpoint but not reported, and the next page (or a rewind, which waits for the
+ * checkpoint row) finds the stored checkpoint moved.
  */
-function untilCancelled<T>(ctx: Context, work: Promise<T>): Promise<T> {
+function untilCancelled(ctx: Context, progress: SliceProgress, work: Promise<SliceOutcome>): Promise<SliceOutcome> {
   const signal = ctx.cancellationSignal;
   let onAbort: () => void = () => undefined;
-  const cancelled = new Promise<never>((_, reject) => {
+  const cancelled = new Promise<SliceOutcome>((resolve, reject) => {
     onAbort = () => {
       work.catch(() => undefined); // finishes (and rolls back) on its own; nobody waits for it
-      reject(sliceCancelled(signal));
+      const committed = progress.committed;
+      if (committed) resolve(committed);
+      else reject(sliceCancelled(signal));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });

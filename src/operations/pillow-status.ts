@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
-import { statusQuery } from '../workflows/messages';
+import { liveStatus } from './live-status';
 import type { PillowStatusView } from '../workflows/types';
 import { pillowWorkflows } from './pillow-context';
 import { workflowState } from './pillow-handles';
@@ -65,9 +65,7 @@ export async function pillowStatusRows(
       if (state === 'RUNNING') {
         try {
           // bounded: a workflow whose worker is down answers no query, and status must still print
-          const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
-            client.workflow.getHandle(workflowId).query(statusQuery),
-          );
+          const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => liveStatus(client, workflowId));
           const otherCount =
             partition !== null && view.partitions && view.partitions !== pillow.partitions ? view.partitions : null;
           return {

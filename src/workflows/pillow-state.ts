@@ -49,6 +49,8 @@ export class PillowState {
   // catch-up slices grow while pages come back full (1, 2, 4, … pages per activity): progress shows
   // early and a short catch-up stops at once, while a long one pays few workflow round trips
   private pages = 1;
+  // the last slice found the feed with nothing more waiting: the next one follows it (slice-pages.ts)
+  private caughtUp = false;
   private readonly moves: CheckpointMove[] = [];
   private readonly settled = new Map<number, MoveResult>();
   private lastRejectedMove: { to: Seq; reason: string; at: string } | null = null;
@@ -132,6 +134,7 @@ export class PillowState {
   applyMove(move: CheckpointMove, current: Seq): SetCheckpointResult {
     const applied = { previous: this._checkpoint, current };
     this._checkpoint = current;
+    this.caughtUp = false;
     this.moves.shift();
     this.settled.set(move.id, { applied });
     return applied;
@@ -168,9 +171,20 @@ export class PillowState {
     return this.runLimit.capPages(this.pages, this.batchesThisRun);
   }
 
+  /** Whether the next slice follows the feed (caught up) rather than catching up. */
+  following(): boolean {
+    return this.caughtUp;
+  }
+
+  /** Pages a follow slice may take: no limit, but a test's continue-as-new. */
+  followPages(): number | undefined {
+    return this.runLimit.capFollowPages(this.batchesThisRun);
+  }
+
   /** Applies a finished slice and returns the status it leaves the pillow in. */
   recordSlice(outcome: SliceOutcome, batchSize: number, now: Date): PillowStatusValue {
     this.pages = outcome.full ? Math.min(this.pages * 2, MAX_SLICE_PAGES) : 1;
+    this.caughtUp = !outcome.full;
     this._checkpoint = outcome.lastSeq;
     this._processed += outcome.processed;
     this._failed += outcome.failed.length + outcome.failedOmitted;
@@ -281,6 +295,9 @@ export class PillowState {
     const lines = [
       `**${this._status}**${this._paused && this._status !== 'paused' ? ' (pausing)' : ''} · checkpoint: \`${checkpoint}\` · pending ${this.pending ?? 'unknown'}`,
     ];
+    // a follow slice reports back once a minute; its heartbeat has the position meanwhile
+    if (this.caughtUp && !this._paused)
+      lines.push("following the feed: the live checkpoint is in the pending slice's heartbeat details");
     if (this._lastError) lines.push(`last error: ${this._lastError}`);
     if (this.lastRejectedMove)
       lines.push(

@@ -2,6 +2,8 @@ import * as wf from '@temporalio/workflow';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { seqProblem, shortSeq } from '../checkpoint/seq';
 import {
+  FOLLOW_OPTIONS,
+  FOLLOW_SLICE_MS,
   NON_RETRYABLE,
   NOT_ON_THIS_WORKER,
   SLICE_OPTIONS,
@@ -26,6 +28,8 @@ const LAYOUT_IN_INPUT = 'partition-count-in-input';
 // before the patch scheduled processBatch, and replay must schedule the same
 const SLICE_ACTIVITY_NAME = 'activity-named-process-slice';
 const CHECK_START_CHECKPOINT = 'check-start-checkpoint';
+// a caught-up pillow follows the feed in one activity of about a minute, not one activity per change
+const FOLLOW_SLICE = 'follow-slice';
 
 /**
  * A pillow: follows one CouchDB database's `_changes` from its checkpoint for as long as it runs.
@@ -136,12 +140,24 @@ function targetArgs(identity: PillowIdentity) {
   );
 }
 
-/** One processSlice activity from the checkpoint (processBatch in histories from before the rename). */
+/**
+ * One processSlice activity from the checkpoint (processBatch in histories from before the rename):
+ * a follow slice once the pillow is caught up (not a backfill: it ends once caught up), else a
+ * catch-up slice.
+ */
 function runSlice(identity: PillowIdentity, state: PillowState): Promise<SliceOutcome> {
   const activity = wf.patched(SLICE_ACTIVITY_NAME) ? processSlice : processBatch;
+  const target = { ...targetArgs(identity), since: state.checkpoint };
+  if (state.following() && !identity.reindex && wf.patched(FOLLOW_SLICE)) {
+    const maxPages = state.followPages();
+    return activity.executeWithOptions(
+      { ...FOLLOW_OPTIONS, summary: `${identity.key}: following from ${shortSeq(state.checkpoint)}` },
+      [{ ...target, followMs: FOLLOW_SLICE_MS, ...(maxPages !== undefined ? { maxPages } : {}) }],
+    );
+  }
   return activity.executeWithOptions(
     { ...SLICE_OPTIONS, summary: `${identity.key}: slice from ${shortSeq(state.checkpoint)}` },
-    [{ ...targetArgs(identity), since: state.checkpoint, maxPages: state.slicePages() }],
+    [{ ...target, maxPages: state.slicePages() }],
   );
 }
 

@@ -16,6 +16,11 @@ export class RunLimit {
     return this.afterBatches ? Math.min(pages, Math.max(1, this.afterBatches - batchesThisRun)) : pages;
   }
 
+  /** A follow slice has no page limit of its own: only a test's continue-as-new stops it early. */
+  capFollowPages(batchesThisRun: number): number | undefined {
+    return this.afterBatches ? Math.max(1, this.afterBatches - batchesThisRun) : undefined;
+  }
+
   /** What the next run's input carries, so it hands over at the same count. */
   input(): { continueAsNewAfterBatches?: number } {
     return this.afterBatches ? { continueAsNewAfterBatches: this.afterBatches } : {};

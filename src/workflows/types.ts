@@ -110,6 +110,33 @@ export interface SliceInput {
   since: Seq;
   /** At most this many pages in one activity (a catch-up slice; the pillow doubles it while pages are full). @default as many as fit in the slice */
   maxPages?: number;
+  /**
+   * A follow slice (the pillow is caught up): go on long-polling and committing pages for this long,
+   * then return. Absent: a catch-up slice, which returns once a page is not full.
+   */
+  followMs?: number;
+}
+
+/**
+ * A slice's heartbeat details: what it has committed so far (seqs and counts only). `pillowtop status`
+ * reads them from the pending activity, so a pillow following for a minute shows a live checkpoint.
+ */
+export interface SliceProgressDetails {
+  /** The checkpoint the slice started from (the workflow's own). */
+  since: Seq;
+  /** The checkpoint committed with the sinks' rows so far; null before the first page commits. */
+  committed: Seq | null;
+  pages: number;
+  read: number;
+  processed: number;
+  failed: number;
+  skipped: number;
+  pending: number | null;
+  /** The last page found nothing new (a long poll that ended empty). */
+  idle: boolean;
+  following: boolean;
+  /** When the last page committed (ISO time); null before the first. */
+  lastBatchAt: string | null;
 }
 
 /** What a batch returns to the workflow: seqs, counts and failed ids, never doc bodies. */

@@ -16,7 +16,7 @@ import type { PillowDefinition } from '../../src/config/pillow-definition';
 import { silentLogger } from '../../src/logging';
 import { noopMetrics, type PillowMetrics } from '../../src/metrics/pillow-metrics';
 import type { PillowStatusView } from '../../src/workflows/types';
-import { statusQuery } from '../../src/workflows/messages';
+import { liveStatus } from '../../src/operations/live-status';
 import { pillowWorkflowId } from '../../src/workflows/ids';
 import type { CodecKeys } from '../../src/codec/codec-keys';
 import { ENCODED_FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter';
@@ -153,7 +153,7 @@ export async function setupSuite(label: string): Promise<Suite> {
         input,
       ]);
     },
-    status: (name, partition) => client.workflow.getHandle(pillowWorkflowId(name, partition)).query(statusQuery),
+    status: (name, partition) => liveStatus(client, pillowWorkflowId(name, partition)),
     async cleanup() {
       await Promise.allSettled(workers.map((w) => w.stop()));
       await connection.close();

@@ -60,7 +60,6 @@ export async function pageContext(deps: ActivityDeps, input: SliceInput, ctx: Co
         longPollMs,
         couchFilter: pillow.filter.couchFilter,
         signal: ctx.cancellationSignal,
-        onWait: () => ctx.heartbeat({ since, waiting: true }),
         readTimeoutMs,
       }),
     sourceAhead: (at, catchingUp = false) => estimatePending(server, pillow.source.db, at, catchingUp, readTimeoutMs),

@@ -20,17 +20,19 @@ export interface ReadPage {
 
 /**
  * Reads the page at `since`: the one read ahead by the page before, else from the feed (long-polling
- * while caught up). An empty page is checked: a database behind the checkpoint is read again from 0,
+ * up to `waitMs` while nothing is new). An empty page is checked: a database behind the checkpoint is read again from 0,
  * a source stuck at the checkpoint is a failure. A full page has its next page read ahead while it is
  * written. A failed read is retried by Temporal; the position metric still moves if the db info says how.
  */
-export async function readPage(at: PageContext, since: Seq, longPoll: boolean): Promise<ReadPage> {
+export async function readPage(at: PageContext, since: Seq, waitMs: number): Promise<ReadPage> {
   const { pillow, server, ctx } = at;
   const db = pillow.source.db;
   let page: ChangesPage;
   let dbBehind = false;
   try {
-    page = (await takePrefetch(at.key, since)) ?? (await at.read(since, longPoll ? pillow.longPollSeconds * 1000 : 0));
+    page =
+      (await takePrefetch(at.key, since)) ??
+      (await at.read(since, Math.round(Math.min(pillow.longPollSeconds * 1000, waitMs))));
     if (page.changes.length === 0 && (await behindCheckpoint(server, db, since, pillow.readTimeoutSeconds * 1000))) {
       at.deps.log.warn(
         'the database is behind the checkpoint (re-created or restored from a backup?): reading it again from 0',
@@ -54,8 +56,6 @@ export async function readPage(at: PageContext, since: Seq, longPoll: boolean): 
     if (behind !== null && behind > 0) at.deps.metrics.position(at.key, behind);
     throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
   }
-  ctx.heartbeat({ since, read: page.changes.length });
-
   const full = page.changes.length >= pillow.batchSize;
   // read the next page while this one is written
   if (full) startPrefetch(at.key, page.lastSeq, () => at.read(page.lastSeq, 0));

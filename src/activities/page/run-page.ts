@@ -7,10 +7,10 @@ import { readPage } from './read-page';
 import { writeBatch } from './write-batch';
 import { settleFailures } from './settle-failures';
 import { observePosition } from './observe-position';
-import { MAX_FAILED_IN_HISTORY } from '../catch-up-slice';
+import { MAX_FAILED_IN_HISTORY } from '../slice-pages';
 
 /**
- * One page: read it (long-polling while caught up), write its batch with the checkpoint in one
+ * One page: read it (long-polling up to `waitMs` while nothing is new), write its batch with the checkpoint in one
  * transaction, hand its failing changes to `retryChange` workflows, and observe the position. Returns
  * only seqs, counts and failed ids.
  */
@@ -18,11 +18,11 @@ export async function runPage(
   deps: ActivityDeps,
   input: SliceInput,
   ctx: Context,
-  longPoll = true,
+  waitMs = Infinity,
 ): Promise<SliceOutcome> {
   const started = performance.now();
   const at = await pageContext(deps, input, ctx);
-  const read = await readPage(at, input.since, longPoll);
+  const read = await readPage(at, input.since, waitMs);
   const written = await writeBatch(at, input, read.page);
   if (written.checkpointMovedTo !== undefined) return movedOutcome(input.since, written.checkpointMovedTo, started);
   const { failures, processed } = await settleFailures(at, written);
