@@ -31,6 +31,8 @@ export interface BenchResult {
   follow_slow_activity_executions_per_pillow_hour: number;
   /** Temporal Cloud billable actions estimated from the history (see bench/history-cost.ts), scaled to an hour. */
   follow_slow_actions_per_pillow_hour: number;
+  /** Heartbeats the slices sent per pillow-hour, estimated from their running time (billed, not in history). */
+  follow_slow_heartbeats_per_pillow_hour_estimated: number;
   /** Worker CPU seconds per second over the phase (1 = one core); null where /proc is missing. */
   follow_slow_worker_cpu_share: number | null;
   /** The phase's actions (not per hour) by the history event that bills them. */
@@ -48,6 +50,7 @@ export interface BenchResult {
   follow_history_events_per_pillow_hour: number;
   follow_activity_executions_per_pillow_hour: number;
   follow_actions_per_pillow_hour: number;
+  follow_heartbeats_per_pillow_hour_estimated: number;
   follow_worker_cpu_share: number | null;
   follow_actions_by_event: Record<string, number>;
   /** Peak RSS of the worker process during the catch-up. */
@@ -91,6 +94,13 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): Record<string, bo
     follow_p99_le_1s: r.follow_p99_ms <= 1000,
     worker_rss_le_300mb: r.worker_peak_rss_mb !== null && r.worker_peak_rss_mb <= 300,
     history_le_100_per_10k: r.history_events_per_10k <= 100,
+    // issue #13: following costs O(1) per minute, at a quiet and a busy rate alike
+    follow_history_events_le_600_per_pillow_hour:
+      r.follow_slow_history_events_per_pillow_hour <= 600 && r.follow_history_events_per_pillow_hour <= 600,
+    follow_activity_executions_le_120_per_pillow_hour:
+      r.follow_slow_activity_executions_per_pillow_hour <= 120 && r.follow_activity_executions_per_pillow_hour <= 120,
+    follow_slow_p50_le_200ms: r.follow_slow_p50_ms <= 200,
+    follow_slow_p99_le_1s: r.follow_slow_p99_ms <= 1000,
     ...(r.search ? { search_vs_raw_ge_0_9: r.search.ratio >= 0.9 } : {}),
   };
 }

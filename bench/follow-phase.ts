@@ -1,6 +1,13 @@
 import type { Client } from '@temporalio/client';
 import { measureFollow, type FollowOptions, type FollowResult } from './follow-latency';
-import { addCost, eventsBetween, historyCost, retryChangeEventsBetween, type HistoryCost } from './history-cost';
+import {
+  addCost,
+  eventsBetween,
+  historyCost,
+  retryChangeEventsBetween,
+  sliceHeartbeats,
+  type HistoryCost,
+} from './history-cost';
 import { workflowIds } from './catchup';
 import type { BenchPillowSpec } from './bench-pillow';
 import type { WorkerProcess } from './worker-process';
@@ -10,8 +17,10 @@ export interface FollowPhaseResult extends FollowResult {
   seconds: number;
   /** History cost of the pillow (and its retryChange workflows, if any) over the phase. */
   cost: HistoryCost;
+  /** Heartbeats the slices sent (an estimate: not in history, but billed on Temporal Cloud). */
+  heartbeats: number;
   /** The same, per hour of one pillow following at this rate (without the breakdown). */
-  perPillowHour: Omit<HistoryCost, 'actionsByEvent'>;
+  perPillowHour: Omit<HistoryCost, 'actionsByEvent'> & { heartbeats: number };
   /** Worker CPU seconds per second of following (one core = 1); null where /proc is missing. */
   workerCpuShare: number | null;
 }
@@ -33,7 +42,12 @@ export async function followPhase(
   const to = Date.now();
   const cpuTo = worker.cpuSeconds();
   let cost = historyCost([]);
-  for (const id of workflowIds(spec)) cost = addCost(cost, historyCost(await eventsBetween(client, id, from, to)));
+  let heartbeats = 0;
+  for (const id of workflowIds(spec)) {
+    const events = await eventsBetween(client, id, from, to);
+    cost = addCost(cost, historyCost(events));
+    heartbeats += sliceHeartbeats(events);
+  }
   cost = addCost(cost, historyCost(await retryChangeEventsBetween(client, spec.name, from, to)));
   const hours = (to - from) / 3_600_000;
   return {
@@ -41,7 +55,9 @@ export async function followPhase(
     rate: opts.rate,
     seconds: (to - from) / 1000,
     cost,
+    heartbeats,
     perPillowHour: {
+      heartbeats: heartbeats / hours,
       events: cost.events / hours,
       activityExecutions: cost.activityExecutions / hours,
       actions: cost.actions / hours,

@@ -303,6 +303,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       follow_slow_history_events_per_pillow_hour: round(slow.perPillowHour.events),
       follow_slow_activity_executions_per_pillow_hour: round(slow.perPillowHour.activityExecutions),
       follow_slow_actions_per_pillow_hour: round(slow.perPillowHour.actions),
+      follow_slow_heartbeats_per_pillow_hour_estimated: round(slow.perPillowHour.heartbeats),
       follow_slow_worker_cpu_share: slow.workerCpuShare === null ? null : round(slow.workerCpuShare, 4),
       follow_slow_actions_by_event: slow.cost.actionsByEvent,
       follow_rate_target: opts.rate,
@@ -317,6 +318,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       follow_history_events_per_pillow_hour: round(follow.perPillowHour.events),
       follow_activity_executions_per_pillow_hour: round(follow.perPillowHour.activityExecutions),
       follow_actions_per_pillow_hour: round(follow.perPillowHour.actions),
+      follow_heartbeats_per_pillow_hour_estimated: round(follow.perPillowHour.heartbeats),
       follow_worker_cpu_share: follow.workerCpuShare === null ? null : round(follow.workerCpuShare, 4),
       follow_actions_by_event: follow.cost.actionsByEvent,
       worker_peak_rss_mb: catchupRss === null ? null : round(catchupRss as number),
@@ -349,7 +351,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       [`${opts.rate}/s`, follow],
     ] as const)
       progress(
-        `cost: following at ${label}, per pillow-hour: ${Math.round(f.perPillowHour.events)} history events, ${Math.round(f.perPillowHour.activityExecutions)} activity executions, ${Math.round(f.perPillowHour.actions)} actions`,
+        `cost: following at ${label}, per pillow-hour: ${Math.round(f.perPillowHour.events)} history events, ${Math.round(f.perPillowHour.activityExecutions)} activity executions, ${Math.round(f.perPillowHour.actions)} actions and about ${Math.round(f.perPillowHour.heartbeats)} heartbeats`,
       );
     return { ...figures, targets: checkTargets(figures) };
   } finally {

@@ -89,9 +89,10 @@ describe('catch-up slices', () => {
     await reached; // the slice is in the middle of the new docs, holding a page open
     const handle = s.client.workflow.getHandle(pillowWorkflowId(name));
     await handle.signal(pauseSignal);
-    await new Promise((r) => setTimeout(r, 3000)); // the cancel reaches the activity with a heartbeat
-    release();
+    // the cancel reaches the activity with a heartbeat's answer; it ends the slice with the pages it
+    // committed, while the page held open is still in the processor
     await eventually('paused', async () => (await s.status(name)).status === 'paused');
+    release(); // that page now sees the cancel before its COMMIT and rolls back
     const whilePaused = await count('SELECT count(*) n FROM slices_index');
     assert.ok(whilePaused < 1200, `the slice stopped before the end (${whilePaused} rows)`);
     await new Promise((r) => setTimeout(r, 1500));

@@ -55,12 +55,6 @@ describe('pillowtop bench --quick', () => {
       // what a pillow costs (issue #13's baseline)
       'follow_slow_p50_ms',
       'follow_slow_p99_ms',
-      'follow_slow_history_events_per_pillow_hour',
-      'follow_slow_activity_executions_per_pillow_hour',
-      'follow_slow_actions_per_pillow_hour',
-      'follow_history_events_per_pillow_hour',
-      'follow_activity_executions_per_pillow_hour',
-      'follow_actions_per_pillow_hour',
       'catchup_actions_per_10k',
       'catchup_source_requests_per_change_1_partition',
       'catchup_source_requests_per_change_2_partitions',
@@ -71,6 +65,21 @@ describe('pillowtop bench --quick', () => {
         typeof value === 'number' && Number.isFinite(value) && value > 0,
         `${key} is a positive number: ${value}`,
       );
+    }
+    // a follow slice reports back once a minute: the quick bench's few seconds of following may see
+    // no slice end, and so no history at all (the full bench follows for 60 s per rate)
+    for (const key of [
+      'follow_slow_history_events_per_pillow_hour',
+      'follow_slow_activity_executions_per_pillow_hour',
+      'follow_slow_actions_per_pillow_hour',
+      'follow_history_events_per_pillow_hour',
+      'follow_activity_executions_per_pillow_hour',
+      'follow_actions_per_pillow_hour',
+      'follow_slow_heartbeats_per_pillow_hour_estimated',
+      'follow_heartbeats_per_pillow_hour_estimated',
+    ] as const) {
+      const value = result[key];
+      assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${key} is a number ≥ 0: ${value}`);
     }
     assert.equal(result.quick, true);
     assert.equal(result.docs, 2000);
@@ -87,9 +96,9 @@ describe('pillowtop bench --quick', () => {
     assert.ok(result.history_events > 0);
     assert.equal(result.follow_slow_missing, 0, 'every doc written while following slowly showed up');
     assert.ok(result.follow_slow_docs > 0);
-    // every change the pillow takes in costs at least one activity (a slice) and its action
+    // every activity is an action, and each comes with several history events
     assert.ok(result.follow_actions_per_pillow_hour >= result.follow_activity_executions_per_pillow_hour);
-    assert.ok(result.follow_history_events_per_pillow_hour > result.follow_actions_per_pillow_hour);
+    assert.ok(result.follow_history_events_per_pillow_hour >= result.follow_actions_per_pillow_hour);
     assert.ok(result.catchup_actions >= result.catchup_activity_executions && result.catchup_activity_executions > 0);
     // the pillow reads its pages with `_changes` requests, and the proxy saw them
     assert.ok(result.catchup_source_requests_by_kind['1']?._changes > 0, 'the proxy counted `_changes` requests');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { historyCost, type HistoryEvent } from '../bench/history-cost';
+import { historyCost, sliceHeartbeats, type HistoryEvent } from '../bench/history-cost';
 
 // the bench's estimate of Temporal Cloud actions from a history (https://docs.temporal.io/cloud/actions)
 const ev = (attrs: Record<string, unknown>): HistoryEvent => attrs as HistoryEvent;
@@ -41,4 +41,27 @@ test('historyCost counts billable events, activity executions and retried attemp
 
 test('historyCost of no events is zero', () => {
   assert.deepEqual(historyCost([]), { events: 0, activityExecutions: 0, actions: 0, actionsByEvent: {} });
+});
+
+test('sliceHeartbeats estimates the heartbeats of closed slices from their running time and cadence', () => {
+  const at = (s: number) => ({ seconds: s, nanos: 0 });
+  const slice = (id: number, heartbeatSeconds: number, from: number, to: number) => [
+    ev({
+      eventId: id,
+      eventTime: at(from),
+      activityTaskScheduledEventAttributes: {
+        activityType: { name: 'processSlice' },
+        heartbeatTimeout: { seconds: heartbeatSeconds },
+      },
+    }),
+    ev({ eventId: id + 1, eventTime: at(from), activityTaskStartedEventAttributes: { scheduledEventId: id } }),
+    ev({ eventId: id + 2, eventTime: at(to), activityTaskCompletedEventAttributes: { scheduledEventId: id } }),
+  ];
+  // a follow slice of 60 s beats every 5 s; a catch-up slice of 3 s every second; the first beat counts
+  assert.equal(sliceHeartbeats(slice(1, 30, 0, 60)), 13);
+  assert.equal(sliceHeartbeats(slice(1, 10, 0, 3)), 4);
+  assert.equal(sliceHeartbeats([...slice(1, 30, 0, 60), ...slice(10, 10, 60, 63)]), 17);
+  // a slice still running (not closed) or scheduled before the window counts nothing
+  assert.equal(sliceHeartbeats(slice(1, 30, 0, 60).slice(0, 2)), 0);
+  assert.equal(sliceHeartbeats(slice(1, 30, 0, 60).slice(1)), 0);
 });
