@@ -8,7 +8,6 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { RETRY_CHANGE_WORKFLOW_TYPE } from '../src/workflows/ids';
-import { FOLLOW_HEARTBEAT_MS } from '../src/activities/process-slice';
 
 export type HistoryEvent = NonNullable<temporal.api.history.v1.IHistory['events']>[number];
 
@@ -123,22 +122,21 @@ export async function retryChangeEventsBetween(
   return events;
 }
 
-/** How often a slice's heartbeats reach Temporal: the worker's throttle (1 s) catching up, 5 s following. */
-const CATCH_UP_HEARTBEAT_MS = 1000;
+/** How often a slice's heartbeats reach Temporal: the worker's throttle (maxHeartbeatThrottleInterval). */
+const HEARTBEAT_MS = 1000;
 
 /**
- * An estimate of the heartbeats the pillow's slices sent (each a billed action on Temporal Cloud,
- * but not in history): every slice that closed among the events, its running time divided by its
- * cadence, one more for the first. A follow slice is told apart by its heartbeat timeout (30 s).
+ * An estimate of the heartbeats the pillow's slices sent (each a persistence write, and a billed
+ * action on Temporal Cloud, but not in history): every slice that closed among the events, its
+ * running time at one a second, one more for the first.
  */
 export function sliceHeartbeats(events: HistoryEvent[]): number {
-  const follow = new Map<string, boolean>();
+  const slices = new Set<string>();
   const startedAt = new Map<string, number>();
   let beats = 0;
   for (const e of events) {
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled && /^process(Slice|Batch)$/.test(scheduled.activityType?.name ?? ''))
-      follow.set(String(e.eventId), Number(scheduled.heartbeatTimeout?.seconds ?? 0) >= 30);
+    if (scheduled && /^process(Slice|Batch)$/.test(scheduled.activityType?.name ?? '')) slices.add(String(e.eventId));
     const started = e.activityTaskStartedEventAttributes;
     if (started) startedAt.set(String(started.scheduledEventId), eventTimeMs(e));
     const closed =
@@ -147,9 +145,8 @@ export function sliceHeartbeats(events: HistoryEvent[]): number {
       e.activityTaskCanceledEventAttributes ??
       e.activityTaskTimedOutEventAttributes;
     const id = String(closed?.scheduledEventId ?? '');
-    if (!closed || !follow.has(id) || !startedAt.has(id)) continue;
-    const ms = eventTimeMs(e) - startedAt.get(id)!;
-    beats += 1 + Math.floor(ms / (follow.get(id) ? FOLLOW_HEARTBEAT_MS : CATCH_UP_HEARTBEAT_MS));
+    if (!closed || !slices.has(id) || !startedAt.has(id)) continue;
+    beats += 1 + Math.floor((eventTimeMs(e) - startedAt.get(id)!) / HEARTBEAT_MS);
   }
   return beats;
 }

@@ -291,7 +291,7 @@ describe('bad input: at runtime', () => {
     assert.deepEqual(diff.stale, []);
     const { rows } = await s.pool.query(`SELECT age FROM bad_index WHERE doc_id = 'good-after-bad'`);
     assert.deepEqual(rows, [{ age: 7 }]);
-    // counted when the slice reports: its heartbeat, or its return
+    // counted when the slice reports: its next heartbeat, or its return
     await eventually('four failures counted', async () => (await s.status(name)).failed === 4);
   });
 

@@ -163,7 +163,7 @@ describe('faults: bursts of bad docs and sink outages', () => {
     assert.equal(await failingDocs(), 40, 'exactly the 40 bad docs are failing');
     const seen = await watch.stop();
     assert.ok(!seen.has('failing'), `the pillow never showed failing (saw ${[...seen].join(', ')})`);
-    // counted when the slice reports: its heartbeat, or its return
+    // counted when the slice reports: its next heartbeat, or its return
     await eventually('the 40 counted as failed', async () => (await s.status(name)).failed === 40);
 
     // fixed at the source: new revisions with the column go through and resolve their retry workflows

@@ -15,14 +15,12 @@ import { sliceCancelled } from './page/cancelled';
  */
 export async function processSlice(deps: ActivityDeps, input: SliceInput): Promise<SliceOutcome> {
   const ctx = Context.current();
-  const following = input.followMs !== undefined;
-  const progress = new SliceProgress(input.since, following);
-  // heartbeats through the whole slice (reads, writes, slow processors) so only a dead worker times
-  // out; and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a heartbeat's
-  // answer, often while catching up (the worker sends at most one a second: maxHeartbeatThrottleInterval
-  // in start-worker.ts). A follow slice beats less often: each heartbeat is a billed action on
-  // Temporal Cloud, and a quiet pillow should cost almost nothing; a cancel then takes up to that long.
-  const beat = setInterval(() => ctx.heartbeat(progress.details()), following ? FOLLOW_HEARTBEAT_MS : HEARTBEAT_MS);
+  const progress = new SliceProgress(input.since, input.followMs !== undefined);
+  // heartbeats through the whole slice (reads, writes, slow processors, long polls) so only a dead
+  // worker times out; and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a
+  // heartbeat's answer, often: the worker sends at most one a second (maxHeartbeatThrottleInterval in
+  // start-worker.ts), so controls take effect within about a second, following or catching up
+  const beat = setInterval(() => ctx.heartbeat(progress.details()), HEARTBEAT_MS);
   try {
     return await untilCancelled(
       ctx,
@@ -38,10 +36,8 @@ export async function processSlice(deps: ActivityDeps, input: SliceInput): Promi
   }
 }
 
-/** How often a catch-up slice heartbeats; the worker's throttle decides how many of these reach Temporal. */
+/** How often a slice heartbeats; the worker's throttle decides how many of these reach Temporal (one a second). */
 const HEARTBEAT_MS = 500;
-/** How often a follow slice heartbeats: well inside its heartbeat timeout (FOLLOW_OPTIONS, 30 s). */
-export const FOLLOW_HEARTBEAT_MS = 5000;
 
 /**
  * Ends the activity as soon as the cancel arrives, even while a processor that ignores the signal is

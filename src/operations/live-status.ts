@@ -8,7 +8,7 @@ const SLICE_ACTIVITIES = new Set(['processSlice', 'processBatch']);
 /**
  * A pillow's status with the running slice's progress in it. The `status` query answers from the
  * workflow's state, which hears of a slice when it returns: a follow slice returns about once a
- * minute, and its heartbeats (at most 5 s old) carry what it committed meanwhile.
+ * minute, and its heartbeats (one a second) carry what it committed meanwhile.
  */
 export async function liveStatus(client: Client, workflowId: string): Promise<PillowStatusView> {
   const handle = client.workflow.getHandle(workflowId);

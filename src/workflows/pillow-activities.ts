@@ -52,11 +52,6 @@ export const { processSlice, processBatch } = wf.proxyActivities<PillowActivitie
 /** How long a follow slice (the pillow is caught up) keeps its activity open before it reports back. */
 export const FOLLOW_SLICE_MS = 60_000;
 
-// A follow slice heartbeats every 5 s (process-slice.ts) instead of every second: each heartbeat is a
-// billed action on Temporal Cloud. The timeout leaves room for a few late ones; a dead worker is still
-// noticed within half a minute, and the slice's pages are committed as they come either way.
-export const FOLLOW_OPTIONS: ActivityOptions = { ...SLICE_OPTIONS, heartbeatTimeout: '30 seconds' };
-
 // a describe that lands on a worker lacking the pillow comes back at once: the loop shows it and asks again
 export const { describePillow: describePillowOnce } = wf.proxyActivities<PillowActivities>({
   startToCloseTimeout: '1 minute',

@@ -2,7 +2,6 @@ import * as wf from '@temporalio/workflow';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { seqProblem, shortSeq } from '../checkpoint/seq';
 import {
-  FOLLOW_OPTIONS,
   FOLLOW_SLICE_MS,
   NON_RETRYABLE,
   NOT_ON_THIS_WORKER,
@@ -151,7 +150,7 @@ function runSlice(identity: PillowIdentity, state: PillowState): Promise<SliceOu
   if (state.following() && !identity.reindex && wf.patched(FOLLOW_SLICE)) {
     const maxPages = state.followPages();
     return activity.executeWithOptions(
-      { ...FOLLOW_OPTIONS, summary: `${identity.key}: following from ${shortSeq(state.checkpoint)}` },
+      { ...SLICE_OPTIONS, summary: `${identity.key}: following from ${shortSeq(state.checkpoint)}` },
       [{ ...target, followMs: FOLLOW_SLICE_MS, ...(maxPages !== undefined ? { maxPages } : {}) }],
     );
   }
