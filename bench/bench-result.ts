@@ -33,6 +33,8 @@ export interface BenchResult {
   follow_slow_actions_per_pillow_hour: number;
   /** Heartbeats the slices sent per pillow-hour, estimated from their running time (billed, not in history). */
   follow_slow_heartbeats_per_pillow_hour_estimated: number;
+  /** DescribeWorkflowExecution reads per pillow-hour by which follow slices watch for a cancel (estimated; not billed). */
+  follow_slow_cancel_checks_per_pillow_hour_estimated: number;
   /** Worker CPU seconds per second over the phase (1 = one core); null where /proc is missing. */
   follow_slow_worker_cpu_share: number | null;
   /** The phase's actions (not per hour) by the history event that bills them. */
@@ -51,6 +53,7 @@ export interface BenchResult {
   follow_activity_executions_per_pillow_hour: number;
   follow_actions_per_pillow_hour: number;
   follow_heartbeats_per_pillow_hour_estimated: number;
+  follow_cancel_checks_per_pillow_hour_estimated: number;
   follow_worker_cpu_share: number | null;
   follow_actions_by_event: Record<string, number>;
   /** Peak RSS of the worker process during the catch-up. */

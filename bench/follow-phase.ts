@@ -5,7 +5,7 @@ import {
   eventsBetween,
   historyCost,
   retryChangeEventsBetween,
-  sliceHeartbeats,
+  sliceRequests,
   type HistoryCost,
 } from './history-cost';
 import { workflowIds } from './catchup';
@@ -19,8 +19,10 @@ export interface FollowPhaseResult extends FollowResult {
   cost: HistoryCost;
   /** Heartbeats the slices sent (an estimate: not in history, but billed on Temporal Cloud). */
   heartbeats: number;
+  /** Describes the follow slices made to watch for a cancel (an estimate: reads, not billed). */
+  cancelChecks: number;
   /** The same, per hour of one pillow following at this rate (without the breakdown). */
-  perPillowHour: Omit<HistoryCost, 'actionsByEvent'> & { heartbeats: number };
+  perPillowHour: Omit<HistoryCost, 'actionsByEvent'> & { heartbeats: number; cancelChecks: number };
   /** Worker CPU seconds per second of following (one core = 1); null where /proc is missing. */
   workerCpuShare: number | null;
 }
@@ -43,10 +45,13 @@ export async function followPhase(
   const cpuTo = worker.cpuSeconds();
   let cost = historyCost([]);
   let heartbeats = 0;
+  let cancelChecks = 0;
   for (const id of workflowIds(spec)) {
     const events = await eventsBetween(client, id, from, to);
     cost = addCost(cost, historyCost(events));
-    heartbeats += sliceHeartbeats(events);
+    const requests = sliceRequests(events);
+    heartbeats += requests.heartbeats;
+    cancelChecks += requests.cancelChecks;
   }
   cost = addCost(cost, historyCost(await retryChangeEventsBetween(client, spec.name, from, to)));
   const hours = (to - from) / 3_600_000;
@@ -56,8 +61,10 @@ export async function followPhase(
     seconds: (to - from) / 1000,
     cost,
     heartbeats,
+    cancelChecks,
     perPillowHour: {
       heartbeats: heartbeats / hours,
+      cancelChecks: cancelChecks / hours,
       events: cost.events / hours,
       activityExecutions: cost.activityExecutions / hours,
       actions: cost.actions / hours,

@@ -8,6 +8,8 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { RETRY_CHANGE_WORKFLOW_TYPE } from '../src/workflows/ids';
+import { FOLLOW_HEARTBEAT_MS } from '../src/activities/process-slice';
+import { CANCEL_WATCH_MS } from '../src/activities/cancel-watch';
 
 export type HistoryEvent = NonNullable<temporal.api.history.v1.IHistory['events']>[number];
 
@@ -122,21 +124,30 @@ export async function retryChangeEventsBetween(
   return events;
 }
 
-/** How often a slice's heartbeats reach Temporal: the worker's throttle (maxHeartbeatThrottleInterval). */
-const HEARTBEAT_MS = 1000;
+/** How often a catch-up slice's heartbeats reach Temporal: the worker's throttle (maxHeartbeatThrottleInterval). */
+const CATCH_UP_HEARTBEAT_MS = 1000;
+
+export interface SliceRequests {
+  /** Heartbeats: each a persistence write, and a billed action on Temporal Cloud, but not in history. */
+  heartbeats: number;
+  /** A follow slice's once-a-second DescribeWorkflowExecution (cancel-watch.ts): reads, not billed. */
+  cancelChecks: number;
+}
 
 /**
- * An estimate of the heartbeats the pillow's slices sent (each a persistence write, and a billed
- * action on Temporal Cloud, but not in history): every slice that closed among the events, its
- * running time at one a second, one more for the first.
+ * An estimate of the requests the pillow's slices made to Temporal besides their history: every
+ * slice that closed among the events, its running time at its cadence (a catch-up slice heartbeats
+ * once a second; a follow slice, told apart by its 30 s heartbeat timeout, every 10 s and checks for
+ * a cancel every second), one more for the first heartbeat.
  */
-export function sliceHeartbeats(events: HistoryEvent[]): number {
-  const slices = new Set<string>();
+export function sliceRequests(events: HistoryEvent[]): SliceRequests {
+  const follow = new Map<string, boolean>();
   const startedAt = new Map<string, number>();
-  let beats = 0;
+  const found: SliceRequests = { heartbeats: 0, cancelChecks: 0 };
   for (const e of events) {
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled && /^process(Slice|Batch)$/.test(scheduled.activityType?.name ?? '')) slices.add(String(e.eventId));
+    if (scheduled && /^process(Slice|Batch)$/.test(scheduled.activityType?.name ?? ''))
+      follow.set(String(e.eventId), Number(scheduled.heartbeatTimeout?.seconds ?? 0) >= 30);
     const started = e.activityTaskStartedEventAttributes;
     if (started) startedAt.set(String(started.scheduledEventId), eventTimeMs(e));
     const closed =
@@ -145,8 +156,11 @@ export function sliceHeartbeats(events: HistoryEvent[]): number {
       e.activityTaskCanceledEventAttributes ??
       e.activityTaskTimedOutEventAttributes;
     const id = String(closed?.scheduledEventId ?? '');
-    if (!closed || !slices.has(id) || !startedAt.has(id)) continue;
-    beats += 1 + Math.floor((eventTimeMs(e) - startedAt.get(id)!) / HEARTBEAT_MS);
+    if (!closed || !follow.has(id) || !startedAt.has(id)) continue;
+    const ms = eventTimeMs(e) - startedAt.get(id)!;
+    const following = follow.get(id)!;
+    found.heartbeats += 1 + Math.floor(ms / (following ? FOLLOW_HEARTBEAT_MS : CATCH_UP_HEARTBEAT_MS));
+    if (following) found.cancelChecks += Math.floor(ms / CANCEL_WATCH_MS);
   }
-  return beats;
+  return found;
 }

@@ -304,6 +304,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       follow_slow_activity_executions_per_pillow_hour: round(slow.perPillowHour.activityExecutions),
       follow_slow_actions_per_pillow_hour: round(slow.perPillowHour.actions),
       follow_slow_heartbeats_per_pillow_hour_estimated: round(slow.perPillowHour.heartbeats),
+      follow_slow_cancel_checks_per_pillow_hour_estimated: round(slow.perPillowHour.cancelChecks),
       follow_slow_worker_cpu_share: slow.workerCpuShare === null ? null : round(slow.workerCpuShare, 4),
       follow_slow_actions_by_event: slow.cost.actionsByEvent,
       follow_rate_target: opts.rate,
@@ -319,6 +320,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       follow_activity_executions_per_pillow_hour: round(follow.perPillowHour.activityExecutions),
       follow_actions_per_pillow_hour: round(follow.perPillowHour.actions),
       follow_heartbeats_per_pillow_hour_estimated: round(follow.perPillowHour.heartbeats),
+      follow_cancel_checks_per_pillow_hour_estimated: round(follow.perPillowHour.cancelChecks),
       follow_worker_cpu_share: follow.workerCpuShare === null ? null : round(follow.workerCpuShare, 4),
       follow_actions_by_event: follow.cost.actionsByEvent,
       worker_peak_rss_mb: catchupRss === null ? null : round(catchupRss as number),
@@ -351,7 +353,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       [`${opts.rate}/s`, follow],
     ] as const)
       progress(
-        `cost: following at ${label}, per pillow-hour: ${Math.round(f.perPillowHour.events)} history events, ${Math.round(f.perPillowHour.activityExecutions)} activity executions, ${Math.round(f.perPillowHour.actions)} actions and about ${Math.round(f.perPillowHour.heartbeats)} heartbeats`,
+        `cost: following at ${label}, per pillow-hour: ${Math.round(f.perPillowHour.events)} history events, ${Math.round(f.perPillowHour.activityExecutions)} activity executions, ${Math.round(f.perPillowHour.actions)} actions; about ${Math.round(f.perPillowHour.heartbeats)} heartbeats and ${Math.round(f.perPillowHour.cancelChecks)} cancel checks (describes)`,
       );
     return { ...figures, targets: checkTargets(figures) };
   } finally {

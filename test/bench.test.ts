@@ -77,6 +77,8 @@ describe('pillowtop bench --quick', () => {
       'follow_actions_per_pillow_hour',
       'follow_slow_heartbeats_per_pillow_hour_estimated',
       'follow_heartbeats_per_pillow_hour_estimated',
+      'follow_slow_cancel_checks_per_pillow_hour_estimated',
+      'follow_cancel_checks_per_pillow_hour_estimated',
     ] as const) {
       const value = result[key];
       assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${key} is a number ≥ 0: ${value}`);

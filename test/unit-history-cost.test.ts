@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { historyCost, sliceHeartbeats, type HistoryEvent } from '../bench/history-cost';
+import { historyCost, sliceRequests, type HistoryEvent } from '../bench/history-cost';
 
 // the bench's estimate of Temporal Cloud actions from a history (https://docs.temporal.io/cloud/actions)
 const ev = (attrs: Record<string, unknown>): HistoryEvent => attrs as HistoryEvent;
@@ -43,7 +43,7 @@ test('historyCost of no events is zero', () => {
   assert.deepEqual(historyCost([]), { events: 0, activityExecutions: 0, actions: 0, actionsByEvent: {} });
 });
 
-test('sliceHeartbeats estimates the heartbeats of closed slices from their running time', () => {
+test('sliceRequests estimates the heartbeats and cancel checks of closed slices from their running time', () => {
   const at = (s: number) => ({ seconds: s, nanos: 0 });
   const slice = (id: number, heartbeatSeconds: number, from: number, to: number) => [
     ev({
@@ -57,11 +57,16 @@ test('sliceHeartbeats estimates the heartbeats of closed slices from their runni
     ev({ eventId: id + 1, eventTime: at(from), activityTaskStartedEventAttributes: { scheduledEventId: id } }),
     ev({ eventId: id + 2, eventTime: at(to), activityTaskCompletedEventAttributes: { scheduledEventId: id } }),
   ];
-  // a slice beats every second of its running time; the first beat counts
-  assert.equal(sliceHeartbeats(slice(1, 10, 0, 60)), 61);
-  assert.equal(sliceHeartbeats(slice(1, 10, 0, 3)), 4);
-  assert.equal(sliceHeartbeats([...slice(1, 10, 0, 60), ...slice(10, 10, 60, 63)]), 65);
+  // a follow slice of 60 s beats every 10 s and checks for a cancel every second; a catch-up slice of
+  // 3 s beats every second; the first beat counts
+  assert.deepEqual(sliceRequests(slice(1, 30, 0, 60)), { heartbeats: 7, cancelChecks: 60 });
+  assert.deepEqual(sliceRequests(slice(1, 10, 0, 3)), { heartbeats: 4, cancelChecks: 0 });
+  assert.deepEqual(sliceRequests([...slice(1, 30, 0, 60), ...slice(10, 10, 60, 63)]), {
+    heartbeats: 11,
+    cancelChecks: 60,
+  });
   // a slice still running (not closed) or scheduled before the window counts nothing
-  assert.equal(sliceHeartbeats(slice(1, 30, 0, 60).slice(0, 2)), 0);
-  assert.equal(sliceHeartbeats(slice(1, 30, 0, 60).slice(1)), 0);
+  const none = { heartbeats: 0, cancelChecks: 0 };
+  assert.deepEqual(sliceRequests(slice(1, 30, 0, 60).slice(0, 2)), none);
+  assert.deepEqual(sliceRequests(slice(1, 30, 0, 60).slice(1)), none);
 });

@@ -6,6 +6,7 @@ import { runSlicePages } from './slice-pages';
 import { SliceProgress } from './slice-progress';
 import { runPage } from './page/run-page';
 import { sliceCancelled } from './page/cancelled';
+import { watchForCancel } from './cancel-watch';
 
 /**
  * The `processSlice` activity: a run of pages (a catch-up slice while pages come back full, a
@@ -15,12 +16,16 @@ import { sliceCancelled } from './page/cancelled';
  */
 export async function processSlice(deps: ActivityDeps, input: SliceInput): Promise<SliceOutcome> {
   const ctx = Context.current();
-  const progress = new SliceProgress(input.since, input.followMs !== undefined);
+  const following = input.followMs !== undefined;
+  const progress = new SliceProgress(input.since, following);
+  const beatNow = () => ctx.heartbeat(progress.details());
   // heartbeats through the whole slice (reads, writes, slow processors, long polls) so only a dead
-  // worker times out; and since Temporal hands a cancel (pause, rewind, stop) to an activity only in a
-  // heartbeat's answer, often: the worker sends at most one a second (maxHeartbeatThrottleInterval in
-  // start-worker.ts), so controls take effect within about a second, following or catching up
-  const beat = setInterval(() => ctx.heartbeat(progress.details()), HEARTBEAT_MS);
+  // worker times out. Temporal hands a cancel (pause, rewind, stop) to an activity only in a
+  // heartbeat's answer: a catch-up slice sends one a second (the worker's throttle,
+  // maxHeartbeatThrottleInterval in start-worker.ts); a follow slice, which runs for as long as the
+  // pillow does, one every 10 s, and watches for a cancel with a cheaper read meanwhile (cancel-watch.ts)
+  const beat = setInterval(beatNow, following ? FOLLOW_HEARTBEAT_MS : HEARTBEAT_MS);
+  const stopWatch = following ? watchForCancel(deps.temporal, ctx.info, beatNow) : () => undefined;
   try {
     return await untilCancelled(
       ctx,
@@ -33,11 +38,14 @@ export async function processSlice(deps: ActivityDeps, input: SliceInput): Promi
     throw err;
   } finally {
     clearInterval(beat);
+    stopWatch();
   }
 }
 
-/** How often a slice heartbeats; the worker's throttle decides how many of these reach Temporal (one a second). */
+/** How often a catch-up slice heartbeats; the worker's throttle decides how many of these reach Temporal (one a second). */
 const HEARTBEAT_MS = 500;
+/** How often a follow slice heartbeats: well inside its heartbeat timeout (FOLLOW_OPTIONS in the workflow, 30 s). */
+export const FOLLOW_HEARTBEAT_MS = 10_000;
 
 /**
  * Ends the activity as soon as the cancel arrives, even while a processor that ignores the signal is

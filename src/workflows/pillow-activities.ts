@@ -52,6 +52,11 @@ export const { processSlice, processBatch } = wf.proxyActivities<PillowActivitie
 /** How long a follow slice (the pillow is caught up) keeps its activity open before it reports back. */
 export const FOLLOW_SLICE_MS = 60_000;
 
+// A follow slice heartbeats every 10 s, not every second (each heartbeat is a persistence write and a
+// billed action, for as long as the pillow runs), and learns of a cancel by a cheaper read meanwhile
+// (process-slice.ts, cancel-watch.ts). The timeout leaves room for two late heartbeats.
+export const FOLLOW_OPTIONS: ActivityOptions = { ...SLICE_OPTIONS, heartbeatTimeout: '30 seconds' };
+
 // a describe that lands on a worker lacking the pillow comes back at once: the loop shows it and asks again
 export const { describePillow: describePillowOnce } = wf.proxyActivities<PillowActivities>({
   startToCloseTimeout: '1 minute',

@@ -2,6 +2,7 @@ import * as wf from '@temporalio/workflow';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { seqProblem, shortSeq } from '../checkpoint/seq';
 import {
+  FOLLOW_OPTIONS,
   FOLLOW_SLICE_MS,
   NON_RETRYABLE,
   NOT_ON_THIS_WORKER,
@@ -150,7 +151,7 @@ function runSlice(identity: PillowIdentity, state: PillowState): Promise<SliceOu
   if (state.following() && !identity.reindex && wf.patched(FOLLOW_SLICE)) {
     const maxPages = state.followPages();
     return activity.executeWithOptions(
-      { ...SLICE_OPTIONS, summary: `${identity.key}: following from ${shortSeq(state.checkpoint)}` },
+      { ...FOLLOW_OPTIONS, summary: `${identity.key}: following from ${shortSeq(state.checkpoint)}` },
       [{ ...target, followMs: FOLLOW_SLICE_MS, ...(maxPages !== undefined ? { maxPages } : {}) }],
     );
   }
