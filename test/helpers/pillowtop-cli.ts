@@ -22,12 +22,12 @@ export function runPillowtop(args: string[], env: NodeJS.ProcessEnv, timeoutMs =
   });
 }
 
-/** A long-running `pillowtop` command (worker, status --watch) with its output collected as it comes. */
-export function spawnPillowtop(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): ChildProcess & { out: () => string; err: () => string; exit: Promise<number> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** A child process with its output collected as it comes, and its exit code (128 if killed by a signal). */
+export type CollectedChild = ChildProcess & { out: () => string; err: () => string; exit: Promise<number> };
+
+/** `node <nodeArgs>` in the repository root, its output collected as it comes. */
+export function spawnNode(nodeArgs: string[], env: NodeJS.ProcessEnv): CollectedChild {
+  const child = spawn(process.execPath, nodeArgs, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -36,6 +36,11 @@ export function spawnPillowtop(
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 0))),
   );
   return Object.assign(child, { out: () => out, err: () => err, exit });
+}
+
+/** A long-running `pillowtop` command (worker, status --watch) with its output collected as it comes. */
+export function spawnPillowtop(args: string[], env: NodeJS.ProcessEnv): CollectedChild {
+  return spawnNode([BIN, ...args], env);
 }
 
 /** The environment an operator's shell would have for the ops fixture config. */
