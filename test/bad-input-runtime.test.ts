@@ -6,7 +6,13 @@ import nano from 'nano';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { assertSinkMatchesSource, eventuallyValue, sinkDiff, sourceState } from './helpers/faults-check';
+import {
+  assertPillowMatchesSource,
+  assertSinkMatchesSource,
+  eventuallyValue,
+  sinkDiff,
+  sourceState,
+} from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
@@ -40,15 +46,7 @@ describe('bad input: at runtime', () => {
   const table = 'bad_mirror';
   const handle = () => s.client.workflow.getHandle(pillowWorkflowId(name));
   /** The `bad` pillow's mirror equals the source, with the workflow's checkpoint converged to the stored one. */
-  const checkSink = () =>
-    assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db,
-      table,
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
-    });
+  const checkSink = () => assertPillowMatchesSource(s, name, { db, table });
   const stored = async (key = name) =>
     (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [key])).rows[0]?.seq as string;
   const start = (pillow: string, input: unknown = { name: pillow }) =>

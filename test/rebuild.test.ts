@@ -18,7 +18,7 @@ import type { RunningWorker } from '../src/worker/start-worker';
 import { rebuildWorkflowId } from '../src/workflows/rebuild-types';
 import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
 import { loadConfig } from '../src/config/load-config';
-import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
+import { faultsWorkerEnv, spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
 import { createPrometheusMetrics } from '../src/metrics/prometheus';
 
 const DOCS = 20_000;
@@ -222,16 +222,7 @@ describe('pillowtop rebuild with its worker killed (SIGKILL) half-way', () => {
   before(async () => {
     s = await setupSuite('rbkill');
     db = await s.couchDb('rbkill');
-    env = {
-      COUCH_URL: s.couchUrl,
-      DATABASE_URL: s.databaseUrl,
-      TEMPORAL_ADDRESS: s.temporalAddress,
-      PILLOWTOP_TASK_QUEUE: s.taskQueue,
-      FAULTS_COUCH_DB: db,
-      FAULTS_TABLE: table,
-      FAULTS_PILLOW: name,
-      FAULTS_BATCH_SIZE: '500',
-    };
+    env = faultsWorkerEnv(s, { name, db, table, batchSize: 500 });
   });
   after(async () => {
     await Promise.allSettled(workers.map((w) => w.kill('SIGKILL')));
