@@ -16,8 +16,7 @@ import { resolvePillow, type PillowDefinition } from '../src/config/pillow-defin
 import { rebuildNotes } from '../src/operations/rebuild-status';
 import type { RunningWorker } from '../src/worker/start-worker';
 import { rebuildWorkflowId } from '../src/workflows/rebuild-types';
-import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
-import { loadConfig } from '../src/config/load-config';
+import { runPillowtop, startOpsWorker } from './helpers/pillowtop-cli';
 import { faultsWorkerEnv, spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
 import { createPrometheusMetrics } from '../src/metrics/prometheus';
 
@@ -297,10 +296,7 @@ describe('the pillowtop rebuild command', () => {
   before(async () => {
     s = await setupSuite('rebuild_cli');
     const couchDb = await s.couchDb('rbc');
-    env = opsEnv({ prefix, couchDb, couchUrl: s.couchUrl, databaseUrl: s.databaseUrl, taskQueue: s.taskQueue });
-    // the worker runs the same fixture config the CLI reads
-    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: couchDb });
-    await s.startWorker(loadConfig(OPS_CONFIG));
+    env = await startOpsWorker(s, { prefix, couchDb });
     await writeDocs(
       s.couchUrl,
       couchDb,
