@@ -14,6 +14,7 @@ import {
   sourceState,
 } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
+import { captureStderr } from './helpers/capture-stderr';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { postgresTable } from '../src/processors/postgres-table';
@@ -220,24 +221,16 @@ describe('bad input: at runtime', () => {
 
   test('a malformed rewind signal is ignored with a logged reason, state unchanged', async () => {
     const before = await s.status(name);
-    const logged: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      logged.push(String(chunk));
-      return write(chunk, ...rest);
-    }) as typeof process.stderr.write;
-    try {
+    const logged = await captureStderr(async (seen) => {
       for (const input of [{ to: 5 }, {}, 'zero', { to: '' }, { to: 'a\nb' }]) {
         tally.badInputs += 1;
         await handle().signal(rewindSignal, input as { to: string });
       }
       await eventually(
         'five ignored rewinds logged',
-        async () => logged.filter((l) => l.includes('rewind signal ignored')).length >= 5,
+        async () => seen.filter((l) => l.includes('rewind signal ignored')).length >= 5,
       );
-    } finally {
-      process.stderr.write = write;
-    }
+    });
     const lines = logged.filter((l) => l.includes('rewind signal ignored')).join('\n');
     assert.match(lines, /a seq must be a string, got number/);
     assert.match(lines, /expected \{"to": "<seq>" \| "0" \| "now"\}/);
