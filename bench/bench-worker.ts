@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool } from '../src/postgres/pool';
 import { startWorker } from '../src/worker/start-worker';
+import { codecKeysFromEnv } from '../src/codec/codec-keys';
 import { silentLogger } from '../src/logging';
 import { benchPillow, type BenchPillowSpec } from './bench-pillow';
 
@@ -26,9 +27,11 @@ async function main() {
   const config = JSON.parse(raw) as BenchWorkerConfig;
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const pool = createPool(config.databaseUrl);
+  // the keys `pillowtop bench` was given (this process inherits its environment); its bundle was built for them
+  const codecKeys = codecKeysFromEnv(process.env);
   const running = await startWorker({
     pillows: config.pillows.map((p) => benchPillow(p, config.couchUrl)),
-    temporal: { address: config.temporalAddress, namespace: config.namespace },
+    temporal: { address: config.temporalAddress, namespace: config.namespace, ...(codecKeys ? { codecKeys } : {}) },
     taskQueue: config.taskQueue,
     pool,
     log: silentLogger,

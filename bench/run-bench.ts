@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import { createPool } from '../src/postgres/pool';
 import { quoteIdent } from '../src/postgres/identifiers';
 import { clientConnectionOptions, temporalSettings } from '../src/temporal/connection-options';
+import { pillowtopDataConverter } from '../src/codec/data-converter';
 import { DEFAULT_BATCH_SIZE } from '../src/config/pillow-definition';
 import { benchServers } from './bench-servers';
 import { expectedAgeSum, loadDocs } from './bench-docs';
@@ -45,7 +46,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const pool = createPool(servers.databaseUrl, 4);
   const settings = { ...temporalSettings(opts.env), address: servers.temporalAddress, namespace: servers.namespace };
   const connection = await Connection.connect(clientConnectionOptions(settings));
-  const client = new Client({ connection, namespace: servers.namespace });
+  // PILLOWTOP_CODEC_KEY: the bench's client, workflow bundle and workers encode payloads as pillowtop's do
+  const dataConverter = pillowtopDataConverter(settings.codecKeys);
+  const client = new Client({ connection, namespace: servers.namespace, ...(dataConverter ? { dataConverter } : {}) });
   const db = `${run}_cases`;
   const workers: WorkerProcess[] = [];
   let search: SearchServer | undefined;
@@ -58,6 +61,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       (
         await bundleWorkflowCode({
           workflowsPath: require.resolve('../src/workflows'),
+          // what Worker.create adds to a bundle it builds itself (start-worker.ts) with the same converter
+          ...(dataConverter?.failureConverterPath ? { failureConverterPath: dataConverter.failureConverterPath } : {}),
           logger: new DefaultLogger('WARN'),
         })
       ).code,

@@ -51,6 +51,12 @@ export interface ProcessorContext {
   db: PoolClient;
   /** The checkpoint this batch moves to (for a `seq` column where changes carry none). */
   lastSeq: Seq;
+  /**
+   * The generation being built now (`pillowtop rebuild`) of each of the pillow's processors that has
+   * one, by processor name; a processor with a `rebuild` target writes that generation too. Read once
+   * per batch in this transaction after its write locks: a rebuild registers under the same locks.
+   */
+  building: ReadonlyMap<string, number>;
   log: Logger;
 }
 

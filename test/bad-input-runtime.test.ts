@@ -6,8 +6,15 @@ import nano from 'nano';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { assertSinkMatchesSource, eventuallyValue, sinkDiff, sourceState } from './helpers/faults-check';
+import {
+  assertPillowMatchesSource,
+  assertSinkMatchesSource,
+  eventuallyValue,
+  sinkDiff,
+  sourceState,
+} from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
+import { captureStderr } from './helpers/capture-stderr';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { postgresTable } from '../src/processors/postgres-table';
@@ -40,15 +47,7 @@ describe('bad input: at runtime', () => {
   const table = 'bad_mirror';
   const handle = () => s.client.workflow.getHandle(pillowWorkflowId(name));
   /** The `bad` pillow's mirror equals the source, with the workflow's checkpoint converged to the stored one. */
-  const checkSink = () =>
-    assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db,
-      table,
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
-    });
+  const checkSink = () => assertPillowMatchesSource(s, name, { db, table });
   const stored = async (key = name) =>
     (await s.pool.query(`SELECT seq FROM pillowtop_checkpoints WHERE pillow = $1`, [key])).rows[0]?.seq as string;
   const start = (pillow: string, input: unknown = { name: pillow }) =>
@@ -222,24 +221,16 @@ describe('bad input: at runtime', () => {
 
   test('a malformed rewind signal is ignored with a logged reason, state unchanged', async () => {
     const before = await s.status(name);
-    const logged: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      logged.push(String(chunk));
-      return write(chunk, ...rest);
-    }) as typeof process.stderr.write;
-    try {
+    const logged = await captureStderr(async (seen) => {
       for (const input of [{ to: 5 }, {}, 'zero', { to: '' }, { to: 'a\nb' }]) {
         tally.badInputs += 1;
         await handle().signal(rewindSignal, input as { to: string });
       }
       await eventually(
         'five ignored rewinds logged',
-        async () => logged.filter((l) => l.includes('rewind signal ignored')).length >= 5,
+        async () => seen.filter((l) => l.includes('rewind signal ignored')).length >= 5,
       );
-    } finally {
-      process.stderr.write = write;
-    }
+    });
     const lines = logged.filter((l) => l.includes('rewind signal ignored')).join('\n');
     assert.match(lines, /a seq must be a string, got number/);
     assert.match(lines, /expected \{"to": "<seq>" \| "0" \| "now"\}/);

@@ -1,13 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
 import { createDatabase } from '../src/dev/postgres-server';
 import { testEnv } from './helpers/harness';
+import { runBenchJson } from './helpers/bench-json';
 import type { BenchResult } from '../bench/bench-result';
-
-const run = promisify(execFile);
 
 // `pillowtop bench --quick` as users run it, against the test servers: it must keep working and
 // report every figure. No timing thresholds here: speed is what the full bench is for.
@@ -18,21 +14,7 @@ describe('pillowtop bench --quick', () => {
 
   before(async () => {
     database = await createDatabase(testEnv('PILLOWTOP_TEST_DATABASE_URL'), 'pt_bench');
-    const root = path.resolve(__dirname, '..');
-    const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', '--quick'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: testEnv('PILLOWTOP_TEST_TEMPORAL_ADDRESS'),
-        COUCH_URL: testEnv('PILLOWTOP_TEST_COUCH_URL'),
-        DATABASE_URL: database.url,
-      },
-      timeout: 600_000,
-      maxBuffer: 10 * 1024 * 1024,
-    });
-    stderr = out.stderr;
-    const lines = out.stdout.trim().split('\n');
-    result = JSON.parse(lines[lines.length - 1]) as BenchResult;
+    ({ result, stderr } = await runBenchJson(['--quick'], { DATABASE_URL: database.url }));
   });
   after(() => database?.drop());
 

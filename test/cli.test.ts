@@ -2,15 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nano from 'nano';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import {
-  OPS_CONFIG,
-  opsEnv,
-  runPillowtop,
-  spawnPillowtop,
-  temporalQuery,
-  type CliResult,
-} from './helpers/pillowtop-cli';
-import { loadConfig } from '../src/config/load-config';
+import { runPillowtop, spawnPillowtop, temporalQuery, type CliResult, startOpsWorker } from './helpers/pillowtop-cli';
 import { caseDoc, formDoc, writeDocs } from '../src/dev/demo-data';
 import type { PillowStatusRow } from '../src/operations/pillow-status';
 import type { RetryChangeRow } from '../src/operations/retry-changes';
@@ -57,15 +49,7 @@ describe('the pillowtop CLI against a dev server', () => {
   before(async () => {
     s = await setupSuite('cli');
     db = await s.couchDb('clit');
-    env = opsEnv({
-      prefix: PREFIX,
-      couchDb: db,
-      couchUrl: s.couchUrl,
-      databaseUrl: s.databaseUrl,
-      taskQueue: s.taskQueue,
-    });
-    Object.assign(process.env, { OPS_PREFIX: PREFIX, OPS_COUCH_DB: db });
-    await s.startWorker(loadConfig(OPS_CONFIG));
+    env = await startOpsWorker(s, { prefix: PREFIX, couchDb: db });
   });
   after(() => s.cleanup());
 

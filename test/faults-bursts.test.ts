@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import nano from 'nano';
 import { Client as PgClient } from 'pg';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { assertSinkMatchesSource, eventuallyValue } from './helpers/faults-check';
+import { assertPillowMatchesSource, eventuallyValue } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
@@ -41,15 +41,7 @@ describe('faults: bursts of bad docs and sink outages', () => {
       n++;
     return n;
   };
-  const check = () =>
-    assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db,
-      table,
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
-    });
+  const check = () => assertPillowMatchesSource(s, name, { db, table });
 
   /** The pillow's status once it shows `failing` (within 60 s). */
   const failingStatus = () =>

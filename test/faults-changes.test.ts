@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nano from 'nano';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { assertSinkMatchesSource, eventuallyValue, sinkDiff, sourceState } from './helpers/faults-check';
+import { assertPillowMatchesSource, eventuallyValue, sinkDiff, sourceState } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
@@ -38,15 +38,7 @@ describe('faults: failing changes and outages', () => {
   const retryId = (docId: string) => retryChangeId(name, docId);
   const retryStatus = (docId: string) =>
     s.client.workflow.getHandle(retryId(docId)).query(retryStatusQuery) as Promise<RetryChangeStatus>;
-  const check = () =>
-    assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db,
-      table,
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
-    });
+  const check = () => assertPillowMatchesSource(s, name, { db, table });
 
   before(async () => {
     s = await setupSuite('fchg');

@@ -7,6 +7,7 @@ import { setupSuite, eventually, cancelAndWait, type Suite } from './helpers/har
 import { startRewindingProxy, type RewindingProxy } from './helpers/rewinding-proxy';
 import { assertSinkMatchesSource } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
+import { captureStderr } from './helpers/capture-stderr';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
 import { noopMetrics, type PillowMetrics } from '../src/metrics/pillow-metrics';
@@ -76,21 +77,13 @@ describe('faults: a feed that goes backwards', () => {
     const head = (await s.status(name)).checkpoint;
 
     // capture the workflow's warning (workflow logs go to the worker's logger on stderr)
-    const logged: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      logged.push(String(chunk));
-      return write(chunk, ...rest);
-    }) as typeof process.stderr.write;
-    try {
+    await captureStderr(async (logged) => {
       // the CouchDB node fails over: the next read is answered from the start of the feed
       proxy.rewindNextTo('0');
       await eventually('rewind detected', async () => (await s.status(name)).rewindsDetected === 1, 60_000);
       await s.client.workflow.getHandle(pillowWorkflowId(name)).signal(pauseSignal);
       await eventually('feed rewind logged', async () => logged.some((l) => l.includes('feed went backwards')));
-    } finally {
-      process.stderr.write = write;
-    }
+    });
     tally.faults += 1;
     assert.deepEqual(rewindsCounted, [name], 'pillowtop_feed_rewinds_total counted it');
     const history = await s.pool.query(

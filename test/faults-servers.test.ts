@@ -10,7 +10,7 @@ import path from 'node:path';
 import nano from 'nano';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess, deliveriesFile } from './helpers/faults-worker';
+import { faultsWorkerEnv, spawnWorker, type WorkerProcess, deliveriesFile } from './helpers/faults-worker';
 import { assertSinkMatchesSource, eventuallyValue } from './helpers/faults-check';
 import { startWriter } from './helpers/faults-writer';
 import { reportTally, tally } from './helpers/faults-tally';
@@ -79,17 +79,10 @@ describe('faults: servers restarted under a running pillow', () => {
     await nano(couch.url).db.create(db);
     connection = await Connection.connect({ address: temporal.address });
     client = new Client({ connection });
-    const env: FaultsWorkerEnv = {
-      COUCH_URL: couch.url,
-      DATABASE_URL: pg.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      PILLOWTOP_TASK_QUEUE: 'fsrv',
-      FAULTS_COUCH_DB: db,
-      FAULTS_TABLE: table,
-      FAULTS_PILLOW: name,
-      FAULTS_BATCH_SIZE: '50',
-      FAULTS_BATCH_DELAY_MS: '100',
-    };
+    const env = faultsWorkerEnv(
+      { couchUrl: couch.url, databaseUrl: pg.url, temporalAddress: temporal.address, taskQueue: 'fsrv' },
+      { name, db, table, batchSize: 50, batchDelayMs: 100 },
+    );
     worker = spawnWorker(env);
     // a worker that dies under a fault is the failure to look at: show why
     void worker.exited.then((code) => {

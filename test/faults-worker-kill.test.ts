@@ -2,8 +2,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nano from 'nano';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess, deliveriesFile } from './helpers/faults-worker';
-import { assertSinkMatchesSource } from './helpers/faults-check';
+import {
+  faultsWorkerEnv,
+  spawnWorker,
+  type FaultsWorkerEnv,
+  type WorkerProcess,
+  deliveriesFile,
+} from './helpers/faults-worker';
+import { assertPillowMatchesSource } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
@@ -47,17 +53,7 @@ describe('faults: worker processes', () => {
   before(async () => {
     s = await setupSuite('fkill');
     db = await s.couchDb('fkill');
-    env = {
-      COUCH_URL: s.couchUrl,
-      DATABASE_URL: s.databaseUrl,
-      TEMPORAL_ADDRESS: s.temporalAddress,
-      PILLOWTOP_TASK_QUEUE: s.taskQueue,
-      FAULTS_COUCH_DB: db,
-      FAULTS_TABLE: table,
-      FAULTS_PILLOW: name,
-      FAULTS_BATCH_SIZE: '200',
-      FAULTS_BATCH_DELAY_MS: '400',
-    };
+    env = faultsWorkerEnv(s, { name, db, table, batchSize: 200, batchDelayMs: 400 });
   });
   after(async () => {
     await Promise.allSettled(workers.map((w) => w.kill('SIGKILL')));
@@ -104,15 +100,11 @@ describe('faults: worker processes', () => {
     const second = spawnWorker(env);
     workers.push(second);
     await second.ready();
-    const { docs } = await assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
+    const { docs } = await assertPillowMatchesSource(s, name, {
       db,
       table,
       indexTable: `${table}_index`,
       deliveries: deliveriesFile(table),
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
       timeoutMs: 240_000,
     });
     assert.ok(docs > 3500);
@@ -153,15 +145,11 @@ describe('faults: worker processes', () => {
       await nano(s.couchUrl).use(db).info();
       await new Promise((r) => setTimeout(r, 1500));
     }
-    await assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
+    await assertPillowMatchesSource(s, name, {
       db,
       table,
       indexTable: `${table}_index`,
       deliveries: deliveriesFile(table),
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
       timeoutMs: 180_000,
     });
     assert.equal((await s.status(name)).failed, 0);

@@ -16,9 +16,8 @@ import { resolvePillow, type PillowDefinition } from '../src/config/pillow-defin
 import { rebuildNotes } from '../src/operations/rebuild-status';
 import type { RunningWorker } from '../src/worker/start-worker';
 import { rebuildWorkflowId } from '../src/workflows/rebuild-types';
-import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
-import { loadConfig } from '../src/config/load-config';
-import { spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
+import { runPillowtop, startOpsWorker } from './helpers/pillowtop-cli';
+import { faultsWorkerEnv, spawnWorker, type FaultsWorkerEnv, type WorkerProcess } from './helpers/faults-worker';
 import { createPrometheusMetrics } from '../src/metrics/prometheus';
 
 const DOCS = 20_000;
@@ -222,16 +221,7 @@ describe('pillowtop rebuild with its worker killed (SIGKILL) half-way', () => {
   before(async () => {
     s = await setupSuite('rbkill');
     db = await s.couchDb('rbkill');
-    env = {
-      COUCH_URL: s.couchUrl,
-      DATABASE_URL: s.databaseUrl,
-      TEMPORAL_ADDRESS: s.temporalAddress,
-      PILLOWTOP_TASK_QUEUE: s.taskQueue,
-      FAULTS_COUCH_DB: db,
-      FAULTS_TABLE: table,
-      FAULTS_PILLOW: name,
-      FAULTS_BATCH_SIZE: '500',
-    };
+    env = faultsWorkerEnv(s, { name, db, table, batchSize: 500 });
   });
   after(async () => {
     await Promise.allSettled(workers.map((w) => w.kill('SIGKILL')));
@@ -306,10 +296,7 @@ describe('the pillowtop rebuild command', () => {
   before(async () => {
     s = await setupSuite('rebuild_cli');
     const couchDb = await s.couchDb('rbc');
-    env = opsEnv({ prefix, couchDb, couchUrl: s.couchUrl, databaseUrl: s.databaseUrl, taskQueue: s.taskQueue });
-    // the worker runs the same fixture config the CLI reads
-    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: couchDb });
-    await s.startWorker(loadConfig(OPS_CONFIG));
+    env = await startOpsWorker(s, { prefix, couchDb });
     await writeDocs(
       s.couchUrl,
       couchDb,

@@ -1,9 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setupSuite, eventually, type Suite } from './helpers/harness';
-import { OPS_CONFIG, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
+import { runPillowtop, startOpsWorker } from './helpers/pillowtop-cli';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
-import { loadConfig } from '../src/config/load-config';
 import { statusQuery } from '../src/workflows/messages';
 
 describe('pillowtop reindex', () => {
@@ -17,13 +16,7 @@ describe('pillowtop reindex', () => {
     s = await setupSuite('reindex');
     const couchDb = await s.couchDb('rx');
     couch = couchDb;
-    env = {
-      ...opsEnv({ prefix, couchDb, couchUrl: s.couchUrl, databaseUrl: s.databaseUrl, taskQueue: s.taskQueue }),
-      OPS_SLOW_MS: '100',
-    };
-    // the worker runs the same fixture config the CLI reads
-    Object.assign(process.env, { OPS_PREFIX: prefix, OPS_COUCH_DB: couchDb, OPS_SLOW_MS: '100' });
-    await s.startWorker(loadConfig(OPS_CONFIG));
+    env = await startOpsWorker(s, { prefix, couchDb, extra: { OPS_SLOW_MS: '100' } });
     await writeDocs(
       s.couchUrl,
       couchDb,

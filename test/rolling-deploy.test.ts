@@ -62,6 +62,18 @@ describe('rolling deploys and partition count changes', () => {
     reportTally(__filename);
   });
 
+  /** The pillow `name` mirroring `db` into `<name>_mirror`, in the given number of partitions. */
+  const mirrorPillow =
+    (name: string, db: string, batchSize: number) =>
+    (partitions: number): PillowDefinition => ({
+      name,
+      source: { db, url: s.couchUrl },
+      batchSize,
+      longPollSeconds: 1,
+      partitions,
+      processors: [postgresMirror({ table: `${name}_mirror` })],
+    });
+
   test('a worker that does not know the pillow leaves it to one that does, and status says so meanwhile', async () => {
     const db = await s.couchDb('rd_known');
     const pillow: PillowDefinition = {
@@ -115,14 +127,7 @@ describe('rolling deploys and partition count changes', () => {
 
   test('a worker that has fewer partitions leaves the partition to one that has it', async () => {
     const db = await s.couchDb('rd_part');
-    const def = (partitions: number): PillowDefinition => ({
-      name: 'rd_part',
-      source: { db, url: s.couchUrl },
-      batchSize: 20,
-      longPollSeconds: 1,
-      partitions,
-      processors: [postgresMirror({ table: 'rd_part_mirror' })],
-    });
+    const def = mirrorPillow('rd_part', db, 20);
     const docs = Array.from({ length: 60 }, (_, i) => caseDoc(i));
     await write(db, docs);
     const old = await startWorker([def(2)]);
@@ -167,14 +172,7 @@ describe('rolling deploys and partition count changes', () => {
     const db = await s.couchDb('rd_layout');
     const name = 'rd_layout';
     const table = 'rd_layout_mirror';
-    const def = (partitions: number): PillowDefinition => ({
-      name,
-      source: { db, url: s.couchUrl },
-      batchSize: 25,
-      longPollSeconds: 1,
-      partitions,
-      processors: [postgresMirror({ table })],
-    });
+    const def = mirrorPillow(name, db, 25);
     const ids = (partitions: number) =>
       partitions > 1 ? [...Array(partitions).keys()].map((p) => pillowWorkflowId(name, p)) : [pillowWorkflowId(name)];
     let worker: RunningWorker | null = null;
@@ -236,14 +234,7 @@ describe('rolling deploys and partition count changes', () => {
     const db = await s.couchDb('rd_mixed');
     const name = 'rd_mixed';
     const table = 'rd_mixed_mirror';
-    const def = (partitions: number): PillowDefinition => ({
-      name,
-      source: { db, url: s.couchUrl },
-      batchSize: 25,
-      longPollSeconds: 1,
-      partitions,
-      processors: [postgresMirror({ table })],
-    });
+    const def = mirrorPillow(name, db, 25);
     await write(
       db,
       Array.from({ length: 60 }, (_, i) => caseDoc(i)),

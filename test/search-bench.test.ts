@@ -5,14 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
 import { createDatabase } from '../src/dev/postgres-server';
 import { testEnv } from './helpers/harness';
+import { runBenchJson } from './helpers/bench-json';
 import type { BenchResult } from '../bench/bench-result';
 
-const run = promisify(execFile);
 const searchUrl = process.env.PILLOWTOP_TEST_OPENSEARCH_URL ?? '';
 const skip = searchUrl ? false : `no OpenSearch: ${process.env.PILLOWTOP_TEST_OPENSEARCH_SKIP || 'not started'}`;
 if (skip) console.error(`\n*** search bench test SKIPPED: ${skip} ***\n`);
@@ -24,25 +21,10 @@ describe('pillowtop bench --quick --search', { skip }, () => {
 
   before(async () => {
     database = await createDatabase(testEnv('PILLOWTOP_TEST_DATABASE_URL'), 'pt_sbench');
-    const out = await run(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'bench', '--quick', '--search', '--docs', '500', '--follow-seconds', '1'],
-      {
-        cwd: path.resolve(__dirname, '..'),
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: testEnv('PILLOWTOP_TEST_TEMPORAL_ADDRESS'),
-          COUCH_URL: testEnv('PILLOWTOP_TEST_COUCH_URL'),
-          DATABASE_URL: database.url,
-          OPENSEARCH_URL: searchUrl,
-        },
-        timeout: 600_000,
-        maxBuffer: 10 * 1024 * 1024,
-      },
-    );
-    stderr = out.stderr;
-    const lines = out.stdout.trim().split('\n');
-    result = JSON.parse(lines[lines.length - 1]) as BenchResult;
+    ({ result, stderr } = await runBenchJson(['--quick', '--search', '--docs', '500', '--follow-seconds', '1'], {
+      DATABASE_URL: database.url,
+      OPENSEARCH_URL: searchUrl,
+    }));
   });
   after(() => database?.drop());
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import nano from 'nano';
 import { setupSuite, eventually, cancelAndWait, type Suite } from './helpers/harness';
-import { assertSinkMatchesSource, indexDiff, sourceState } from './helpers/faults-check';
+import { assertPillowMatchesSource, assertSinkMatchesSource, indexDiff, sourceState } from './helpers/faults-check';
 import { reportTally, tally } from './helpers/faults-tally';
 import { caseDoc, formDoc, writeDocs } from '../src/dev/demo-data';
 import { postgresMirror } from '../src/processors/postgres-mirror';
@@ -33,17 +33,7 @@ describe('trust: the sinks follow CouchDB winners', () => {
   let pillow: PillowDefinition;
   let recreated: PillowDefinition;
   const database = () => nano(s.couchUrl).use<Doc>(db);
-  const check = () =>
-    assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db,
-      table,
-      indexTable: index,
-      docTypes: ['CommCareCase'],
-      pillowKey: name,
-      checkpoint: async () => (await s.status(name)).checkpoint,
-    });
+  const check = () => assertPillowMatchesSource(s, name, { db, table, indexTable: index, docTypes: ['CommCareCase'] });
   const start = () =>
     s.client.workflow.start('pillow', { workflowId: pillowWorkflowId(name), taskQueue: s.taskQueue, args: [{ name }] });
 

@@ -16,22 +16,9 @@ import { SinkUnavailableError } from '../src/processors/sink-unavailable';
 import { DocError } from '../src/processors/doc-error';
 import { MemoByKey } from '../src/memo-by-key';
 import type { SliceOutcome } from '../src/workflows/types';
+import { emptyOutcome } from '../src/activities/page/empty-outcome';
 
-const outcome = (o: Partial<SliceOutcome>): SliceOutcome => ({
-  since: '0',
-  lastSeq: '0',
-  read: 0,
-  processed: 0,
-  skipped: 0,
-  failed: [],
-  failedOmitted: 0,
-  pending: null,
-  idle: false,
-  full: true,
-  rewound: false,
-  durationMs: 0,
-  ...o,
-});
+const outcome = (o: Partial<SliceOutcome>): SliceOutcome => ({ ...emptyOutcome('0', '0'), ...o });
 
 const failures = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => ({ id: `doc-${from + i}`, seq: String(from + i), error: 'bad' }));

@@ -5,26 +5,14 @@ import { PillowState } from '../src/workflows/pillow-state';
 import { RunLimit } from '../src/workflows/run-limit';
 import { pillowArgs, pillowIdentity, withLayout } from '../src/workflows/identity';
 import type { SliceOutcome } from '../src/workflows/types';
+import { emptyOutcome } from '../src/activities/page/empty-outcome';
 
 const t0 = new Date('2026-11-27T00:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 
+// a page of ten changes, all written, with nothing left behind it
 function outcome(over: Partial<SliceOutcome> = {}): SliceOutcome {
-  return {
-    since: '0',
-    lastSeq: '10',
-    read: 10,
-    processed: 10,
-    skipped: 0,
-    failed: [],
-    failedOmitted: 0,
-    pending: 0,
-    idle: false,
-    full: false,
-    rewound: false,
-    durationMs: 5,
-    ...over,
-  };
+  return { ...emptyOutcome('0', '10'), read: 10, processed: 10, pending: 0, full: false, durationMs: 5, ...over };
 }
 
 describe('pillow state: pause and resume', () => {

@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { encodedFailureBundle, setupSuite, eventually, testEnv, type Suite } from './helpers/harness';
-import { OPS_CONFIG, ROOT, opsEnv, runPillowtop } from './helpers/pillowtop-cli';
-import { loadConfig } from '../src/config/load-config';
+import { ROOT, runPillowtop, startOpsWorker } from './helpers/pillowtop-cli';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import type { PillowStatusRow } from '../src/operations/pillow-status';
 import { randomBytes } from 'node:crypto';
@@ -41,15 +40,7 @@ describe('the Temporal Web UI reads like a pillowtop dashboard', () => {
       );
     s = await setupSuite('webui');
     const db = await s.couchDb('webui');
-    env = opsEnv({
-      prefix: PREFIX,
-      couchDb: db,
-      couchUrl: s.couchUrl,
-      databaseUrl: s.databaseUrl,
-      taskQueue: s.taskQueue,
-    });
-    Object.assign(process.env, { OPS_PREFIX: PREFIX, OPS_COUCH_DB: db });
-    await s.startWorker(loadConfig(OPS_CONFIG));
+    env = await startOpsWorker(s, { prefix: PREFIX, couchDb: db });
     await writeDocs(
       s.couchUrl,
       db,

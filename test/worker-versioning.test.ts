@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
@@ -8,7 +7,7 @@ import { temporal } from '@temporalio/proto';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { setupSuite, eventually, cancelAndWait, testEnv, type Suite } from './helpers/harness';
 import { assertSinkMatchesSource } from './helpers/faults-check';
-import { ROOT, runPillowtop, spawnPillowtop } from './helpers/pillowtop-cli';
+import { ROOT, runPillowtop, spawnNode, spawnPillowtop, type CollectedChild } from './helpers/pillowtop-cli';
 import { caseDoc, writeDocs } from '../src/dev/demo-data';
 import { loadConfig } from '../src/config/load-config';
 import { resolvePillow } from '../src/config/pillow-definition';
@@ -25,27 +24,13 @@ const OLD = 'release-1';
 const NEW = 'release-2';
 const { VersioningBehavior } = temporal.api.enums.v1;
 
-type Child = ReturnType<typeof spawnPillowtop>;
-
 /** The next release's worker: `pillowtop worker` with another workflow bundle (test/fixtures/next-release). */
-function spawnNextWorker(env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', NEXT_WORKER], {
-    env,
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exit = new Promise<number>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 0))),
-  );
-  return Object.assign(child, { out: () => out, err: () => err, exit });
+function spawnNextWorker(env: NodeJS.ProcessEnv): CollectedChild {
+  return spawnNode(['--import', 'tsx', NEXT_WORKER], env);
 }
 
 /** Waits for a worker child's "worker started" log line (it bundles or loads the workflow code first). */
-async function started(child: Child, what: string): Promise<void> {
+async function started(child: CollectedChild, what: string): Promise<void> {
   let exited = false;
   void child.exit.then(() => (exited = true));
   await eventually(
@@ -66,7 +51,7 @@ async function started(child: Child, what: string): Promise<void> {
  */
 describe('worker versioning: releasing a new version while pillows run', () => {
   let s: Suite;
-  const children: Child[] = [];
+  const children: CollectedChild[] = [];
   const prefix = `ver${process.pid}`;
   const cases = `${prefix}_cases`;
   const forms = `${prefix}_forms`;
@@ -119,6 +104,24 @@ describe('worker versioning: releasing a new version while pillows run', () => {
       const r = await runPillowtop(['deploy', 'status', '--json'], env);
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as DeploymentView;
+    };
+    /** The forms (both partitions) and notes sinks equal their sources (cases also waits on its bad doc). */
+    const formsAndNotesMatchSources = async () => {
+      for (let p = 0; p < 2; p++)
+        await assertSinkMatchesSource({
+          pool: s.pool,
+          couchUrl: s.couchUrl,
+          db: dbs.forms,
+          table: `${prefix}_forms_mirror`,
+          pillowKey: `${forms}/p${p}`,
+        });
+      await assertSinkMatchesSource({
+        pool: s.pool,
+        couchUrl: s.couchUrl,
+        db: dbs.notes,
+        table: `${prefix}_notes_mirror`,
+        pillowKey: notes,
+      });
     };
     /** Every workflow task of a history: the build id and behaviour its worker reported. */
     const tasksOf = async (workflowId: string, runId?: string) => {
@@ -186,21 +189,7 @@ describe('worker versioning: releasing a new version while pillows run', () => {
       dbs.notes,
       Array.from({ length: 20 }, (_, i) => caseDoc(100 + i)),
     );
-    for (let p = 0; p < 2; p++)
-      await assertSinkMatchesSource({
-        pool: s.pool,
-        couchUrl: s.couchUrl,
-        db: dbs.forms,
-        table: `${prefix}_forms_mirror`,
-        pillowKey: `${forms}/p${p}`,
-      });
-    await assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db: dbs.notes,
-      table: `${prefix}_notes_mirror`,
-      pillowKey: notes,
-    });
+    await formsAndNotesMatchSources();
     // everything so far ran on release 1: the new worker got no task before it was made current
     assert.doesNotMatch(newWorker.err(), /"msg":"batch"/, 'release 2 wrote no batch');
     for (const id of allIds)
@@ -257,21 +246,7 @@ describe('worker versioning: releasing a new version while pillows run', () => {
       indexTable: `${prefix}_cases_index`,
       pillowKey: cases,
     });
-    for (let p = 0; p < 2; p++)
-      await assertSinkMatchesSource({
-        pool: s.pool,
-        couchUrl: s.couchUrl,
-        db: dbs.forms,
-        table: `${prefix}_forms_mirror`,
-        pillowKey: `${forms}/p${p}`,
-      });
-    await assertSinkMatchesSource({
-      pool: s.pool,
-      couchUrl: s.couchUrl,
-      db: dbs.notes,
-      table: `${prefix}_notes_mirror`,
-      pillowKey: notes,
-    });
+    await formsAndNotesMatchSources();
     // the change parked on release 1 was resolved on release 2 (AUTO_UPGRADE: not stranded)
     const resolved = await s.client.workflow.getHandle(retryId).result();
     assert.equal(resolved.state, 'resolved');

@@ -6,6 +6,7 @@ import { isConnectionLost } from '../postgres/pg-errors';
 import { advanceCheckpoint } from '../checkpoint';
 import { recordFailingDocs, resolveFailingDocs } from '../postgres/failing-docs';
 import { takeWriteLocks } from '../postgres/write-lock';
+import { buildingGenerations } from '../postgres/generations/building-generation';
 import { BatchOutageError, isOutage } from './outage';
 import type { FilteredChanges } from './filter-changes';
 
@@ -82,8 +83,9 @@ export async function writeChanges(opts: WriteChangesOptions): Promise<WriteResu
         }
       }
       const loaded = await opts.load();
+      const building = await readBuilding(client, opts, loaded.kept);
       const tally: Tally[] = [];
-      const failed = await applyIsolating(client, opts, loaded.kept, tally);
+      const failed = await applyIsolating(client, { ...opts, building }, loaded.kept, tally);
       if (loaded.kept.length > 0 && failed.length === loaded.kept.length) await probeSinks(opts, failed[0].error);
       const failures = loaded.failed.concat(failed);
       if (opts.recordFailures) await recordFailingDocs(client, opts.pillow, failures);
@@ -110,10 +112,29 @@ export async function writeChanges(opts: WriteChangesOptions): Promise<WriteResu
   }
 }
 
+/** The write's options with what the transaction read for its processors. */
+type BatchWrite = WriteChangesOptions & { building: ReadonlyMap<string, number> };
+
+const NOT_BUILDING: ReadonlyMap<string, number> = new Map();
+
+/**
+ * The generations being rebuilt, read once for the batch (not once per processor) in its
+ * transaction, after its write locks: a rebuild registered before the commit is seen. Only
+ * processors with a rebuild target have generations; nothing to write needs none.
+ */
+async function readBuilding(
+  client: PoolClient,
+  opts: WriteChangesOptions,
+  changes: Change[],
+): Promise<ReadonlyMap<string, number>> {
+  if (changes.length === 0 || !opts.processors.some((p) => p.rebuild)) return NOT_BUILDING;
+  return buildingGenerations(client, opts.pillow);
+}
+
 /** The whole page at once; if it throws for a doc's reason, once more change by change. */
 async function applyIsolating(
   client: PoolClient,
-  opts: WriteChangesOptions,
+  opts: BatchWrite,
   changes: Change[],
   tally: Tally[],
 ): Promise<ChangeFailure[]> {
@@ -160,7 +181,7 @@ async function applyIsolating(
 
 async function applyAll(
   client: PoolClient,
-  opts: WriteChangesOptions,
+  opts: BatchWrite,
   changes: Change[],
   tally: Tally[],
 ): Promise<ChangeFailure[]> {
@@ -173,6 +194,7 @@ async function applyAll(
         pillow: opts.pillow,
         db: client,
         lastSeq: opts.checkpoint?.lastSeq ?? changes.find((c) => c.seq)?.seq ?? '',
+        building: opts.building,
         log: opts.log,
       });
     } catch (err) {

@@ -1,5 +1,6 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
+import { watchWorkflow } from './watch-workflow';
 import { rebuildStatusQuery } from '../workflows/rebuild';
 import {
   REBUILD_WORKFLOW_TYPE,
@@ -67,23 +68,11 @@ export async function startRebuild(
 }
 
 /** Polls a rebuild until it ends, reporting its status; resolves with its final status. */
-export async function watchRebuild(
+export function watchRebuild(
   client: Client,
   workflowId: string,
   onProgress: (status: RebuildStatus) => void,
   intervalMs = 1000,
 ): Promise<RebuildStatus> {
-  const handle = client.workflow.getHandle(workflowId);
-  const result = handle.result() as Promise<RebuildStatus>;
-  let done = false;
-  result.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  while (!done) {
-    const status = await handle.query(rebuildStatusQuery).catch(() => null);
-    if (status) onProgress(status);
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
-  }
-  return result;
+  return watchWorkflow(client, workflowId, rebuildStatusQuery, onProgress, intervalMs);
 }

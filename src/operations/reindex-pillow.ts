@@ -1,5 +1,6 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
+import { watchWorkflow } from './watch-workflow';
 import { PILLOW_WORKFLOW_TYPE, reindexWorkflowId } from '../workflows/ids';
 import { statusQuery } from '../workflows/messages';
 import type { PillowInput, PillowResult, PillowStatusView } from '../workflows/types';
@@ -41,23 +42,11 @@ export async function startReindex(
 }
 
 /** Polls the reindex until it completes, reporting its status; resolves with its result. */
-export async function watchReindex(
+export function watchReindex(
   client: Client,
   workflowId: string,
   onProgress: (status: PillowStatusView) => void,
   intervalMs = 1000,
 ): Promise<PillowResult> {
-  const handle = client.workflow.getHandle(workflowId);
-  const result = handle.result() as Promise<PillowResult>;
-  let done = false;
-  result.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  while (!done) {
-    const status = await handle.query(statusQuery).catch(() => null);
-    if (status) onProgress(status);
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
-  }
-  return result;
+  return watchWorkflow(client, workflowId, statusQuery, onProgress, intervalMs);
 }

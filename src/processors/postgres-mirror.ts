@@ -4,7 +4,6 @@ import { revGeneration } from './revisions';
 import { DocError, errorText } from './doc-error';
 import { docKey, heldDocIdsOf, migrateToDocKey } from './doc-keys';
 import type { PoolClient } from 'pg';
-import { buildingGeneration } from '../postgres/generations/building-generation';
 import { tableGenerations } from './postgres-table-generations';
 
 export interface PostgresMirrorOptions {
@@ -44,10 +43,10 @@ export function postgresMirror(options: PostgresMirrorOptions): Processor {
       await createMirrorTable(db, table);
     },
     heldDocIds: ({ db }, cursor, limit) => heldDocIdsOf(db, table, 'id', 'NOT deleted', cursor, limit),
-    async processBatch(changes, { db, lastSeq, pillow }) {
+    async processBatch(changes, { db, lastSeq, building: generations }) {
       const result = await writeMirror(db, table, changes, lastSeq);
-      // a rebuild registers its generation under the write lock this transaction holds (rebuild.ts)
-      const building = await buildingGeneration(db, pillow, name);
+      // read in this transaction under its write lock, under which a rebuild registers (write-changes.ts)
+      const building = generations.get(name) ?? null;
       if (building !== null) await writeMirror(db, rebuild.tableOf(building), changes, lastSeq);
       return result;
     },

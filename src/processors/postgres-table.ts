@@ -4,7 +4,6 @@ import { identifierProblem, quoteIdent } from '../postgres/identifiers';
 import { arrayCast, COLUMN_TYPES, toColumnValue, type ColumnType } from './column-types';
 import { DocError, errorText } from './doc-error';
 import { docKey, heldDocIdsOf, migrateToDocKey } from './doc-keys';
-import { buildingGeneration } from '../postgres/generations/building-generation';
 import { SinkUnavailableError } from './sink-unavailable';
 import { tableGenerations } from './postgres-table-generations';
 
@@ -68,9 +67,9 @@ export function postgresTable(options: PostgresTableOptions): Processor {
       needsRebuild = (await createOrMigrate(db, table, columns)).join(', ') || null;
     },
     heldDocIds: ({ db }, cursor, limit) => heldDocIdsOf(db, table, 'doc_id', 'true', cursor, limit),
-    async processBatch(changes, { db, pillow }) {
-      // a rebuild registers its generation under the write lock this transaction holds (rebuild.ts)
-      const building = await buildingGeneration(db, pillow, name);
+    async processBatch(changes, { db, pillow, building: generations }) {
+      // read in this transaction under its write lock, under which a rebuild registers (write-changes.ts)
+      const building = generations.get(name) ?? null;
       // looked at again while it needs one (swapped in since?), and once per process whatever the setup found
       if (needsRebuild || !checked) needsRebuild = await rebuild.needsRebuild(db);
       checked = true;

@@ -3,7 +3,6 @@ import type { Change, ChangeFailure, Doc, Processor } from '../types';
 import { DocError, errorText } from './doc-error';
 import { errorReason, searchClient, type SearchClient } from './search-client';
 import { SinkUnavailableError } from './sink-unavailable';
-import { buildingGeneration } from '../postgres/generations/building-generation';
 import { indexGenerations } from './search-index-generations';
 
 export interface SearchIndexOptions {
@@ -102,10 +101,10 @@ export function searchIndex(options: SearchIndexOptions): Processor {
         log.warn('search cluster unavailable at setup; batches will retry', { alias, error: errorText(err) });
       });
     },
-    async processBatch(changes, { db, pillow }) {
+    async processBatch(changes, { db, building: generations }) {
       await ensure();
-      // a rebuild registers its generation under the write lock this transaction holds (rebuild.ts)
-      const building = await buildingGeneration(db, pillow, name);
+      // read in this transaction under its write lock, under which a rebuild registers (write-changes.ts)
+      const building = generations.get(name) ?? null;
       if (needsRebuild && building === null)
         throw new SinkUnavailableError(`search index "${alias}" needs a rebuild: ${needsRebuild}`);
       let failed: ChangeFailure[] = [];

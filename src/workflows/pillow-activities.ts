@@ -13,16 +13,23 @@ export const NON_RETRYABLE = ['UnknownPillow', 'UnknownPartition'];
 export const NOT_ON_THIS_WORKER = 'PillowNotOnThisWorker';
 export const NOT_KNOWN = [NOT_ON_THIS_WORKER, ...NON_RETRYABLE];
 
-export const { describePillow, saveCheckpoint, headSeq } = wf.proxyActivities<PillowActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+// describePillow's options (and those proxied with it): the two describe proxies differ only in what is not retried
+function describeOptions(nonRetryableErrorTypes: string[]): ActivityOptions {
+  return {
+    startToCloseTimeout: '1 minute',
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 8,
+      nonRetryableErrorTypes,
+    },
+  };
+}
+
+export const { describePillow, saveCheckpoint, headSeq } = wf.proxyActivities<PillowActivities>(
+  describeOptions(NON_RETRYABLE),
+);
 
 // asked before an operator's checkpoint is stored; a source that cannot be asked refuses the move
 export const { checkSeq } = wf.proxyActivities<PillowActivities>({
@@ -58,16 +65,7 @@ export const FOLLOW_SLICE_MS = 60_000;
 export const FOLLOW_OPTIONS: ActivityOptions = { ...SLICE_OPTIONS, heartbeatTimeout: '30 seconds' };
 
 // a describe that lands on a worker lacking the pillow comes back at once: the loop shows it and asks again
-export const { describePillow: describePillowOnce } = wf.proxyActivities<PillowActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NOT_KNOWN,
-  },
-});
+export const { describePillow: describePillowOnce } = wf.proxyActivities<PillowActivities>(describeOptions(NOT_KNOWN));
 
 /** The failure an activity failed with (its cause), or the error itself. */
 export function failureMessage(err: unknown): string {

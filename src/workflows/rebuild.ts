@@ -1,32 +1,29 @@
 import * as wf from '@temporalio/workflow';
-import { ActivityCancellationType, ApplicationFailure } from '@temporalio/common';
+import { ActivityCancellationType, ApplicationFailure, type RetryPolicy } from '@temporalio/common';
 import type { RebuildActivities } from '../activities/rebuild-activities';
 import { rebuildLine, type RebuildInput, type RebuildStatus } from './rebuild-types';
 
 export const rebuildStatusQuery = wf.defineQuery<RebuildStatus>('status');
 
+// every rebuild activity retries until it succeeds or finds its generation no longer building
+const RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  nonRetryableErrorTypes: ['NotBuilding'],
+};
 const { startRebuild, swapRebuild, dropOldGeneration, cancelRebuild } = wf.proxyActivities<RebuildActivities>({
   startToCloseTimeout: '2 minutes',
   // a cancel waits for the registration or the page in flight to end, so that cancelRebuild runs after it
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: ['NotBuilding'],
-  },
+  retry: RETRY,
 });
 const { backfillRebuild } = wf.proxyActivities<RebuildActivities>({
   startToCloseTimeout: '5 minutes',
   // a worker killed mid-page is noticed within this; the retry goes on from the committed cursor
   heartbeatTimeout: '30 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: ['NotBuilding'],
-  },
+  retry: RETRY,
 });
 
 const DEFAULT_GRACE_SECONDS = 600;

@@ -9,7 +9,7 @@ import nano from 'nano';
 import type { Pool } from 'pg';
 import { seqToText } from '../../src/checkpoint/seq';
 import { tally } from './faults-tally';
-import { eventually } from './harness';
+import { eventually, type Suite } from './harness';
 
 export interface SourceState {
   live: Map<string, string>;
@@ -158,6 +158,24 @@ export async function assertSinkMatchesSource(opts: {
   assert.equal(stored, source.updateSeq, 'the stored checkpoint is at the feed head');
   assert.equal(workflow, stored, "the workflow's checkpoint is the stored one");
   return { docs: source.live.size };
+}
+
+/**
+ * `assertSinkMatchesSource` for the (unpartitioned) pillow `name` of a test suite, on the suite's
+ * servers, with the workflow's checkpoint converged to the stored one.
+ */
+export function assertPillowMatchesSource(
+  s: Pick<Suite, 'pool' | 'couchUrl' | 'status'>,
+  name: string,
+  opts: Omit<Parameters<typeof assertSinkMatchesSource>[0], 'pool' | 'couchUrl' | 'pillowKey' | 'checkpoint'>,
+): Promise<{ docs: number }> {
+  return assertSinkMatchesSource({
+    pool: s.pool,
+    couchUrl: s.couchUrl,
+    pillowKey: name,
+    checkpoint: async () => (await s.status(name)).checkpoint,
+    ...opts,
+  });
 }
 
 /** `eventually` for a check that returns the value it waited for (or false / null while it waits). */

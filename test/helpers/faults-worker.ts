@@ -37,6 +37,32 @@ export interface FaultsWorkerEnv {
   FAULTS_DELIVERIES?: string;
 }
 
+/** The servers a test suite runs against (a `Suite` of test/helpers/harness.ts has them). */
+export interface SuiteServers {
+  couchUrl: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  taskQueue: string;
+}
+
+/** A worker's environment for the faults pillow `name`, reading `db` into `table`, on the suite's servers. */
+export function faultsWorkerEnv(
+  servers: SuiteServers,
+  pillow: { name: string; db: string; table: string; batchSize: number; batchDelayMs?: number },
+): FaultsWorkerEnv {
+  return {
+    COUCH_URL: servers.couchUrl,
+    DATABASE_URL: servers.databaseUrl,
+    TEMPORAL_ADDRESS: servers.temporalAddress,
+    PILLOWTOP_TASK_QUEUE: servers.taskQueue,
+    FAULTS_COUCH_DB: pillow.db,
+    FAULTS_TABLE: pillow.table,
+    FAULTS_PILLOW: pillow.name,
+    FAULTS_BATCH_SIZE: String(pillow.batchSize),
+    ...(pillow.batchDelayMs === undefined ? {} : { FAULTS_BATCH_DELAY_MS: String(pillow.batchDelayMs) }),
+  };
+}
+
 /** Where the faults pillow's custom processor records what it was handed, for `replays()`. */
 export function deliveriesFile(table: string): string {
   return path.join(process.env.PILLOWTOP_TEST_DIR ?? os.tmpdir(), `deliveries-${table}.txt`);

@@ -7,6 +7,7 @@ import { readPage } from './read-page';
 import { writeBatch } from './write-batch';
 import { settleFailures } from './settle-failures';
 import { observePosition } from './observe-position';
+import { emptyOutcome } from './empty-outcome';
 import { MAX_FAILED_IN_HISTORY } from '../slice-pages';
 
 /**
@@ -52,18 +53,5 @@ export async function runPage(
  * earlier run's activity): nothing was written, and the pillow carries on from the stored one.
  */
 function movedOutcome(since: Seq, stored: Seq, started: number): SliceOutcome {
-  return {
-    since,
-    lastSeq: stored,
-    read: 0,
-    processed: 0,
-    skipped: 0,
-    failed: [],
-    failedOmitted: 0,
-    pending: null,
-    idle: false,
-    full: true,
-    rewound: false,
-    durationMs: Math.round(performance.now() - started),
-  };
+  return { ...emptyOutcome(since, stored), durationMs: Math.round(performance.now() - started) };
 }

@@ -13,3 +13,17 @@ export async function buildingGeneration(db: PoolClient, pillow: string, process
   );
   return rows[0]?.building_generation ?? null;
 }
+
+/**
+ * The generations being rebuilt now of all a pillow's processors, by processor name: one read per
+ * batch, handed to the processors as `ProcessorContext.building`. Read inside the write transaction
+ * after the pillow's write locks are taken, as `buildingGeneration` is.
+ */
+export async function buildingGenerations(db: PoolClient, pillow: string): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ processor: string; building_generation: number }>(
+    `SELECT processor, building_generation FROM pillowtop_generations
+      WHERE pillow = $1 AND state = 'building' AND building_generation IS NOT NULL`,
+    [pillow],
+  );
+  return new Map(rows.map((r) => [r.processor, r.building_generation]));
+}
