@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
-import { statusQuery } from '../workflows/messages';
+import { liveStatus } from './live-status';
 import { pillowWorkflows } from './pillow-context';
 import { workflowState } from './pillow-handles';
 
@@ -26,8 +26,8 @@ export async function stopPillow(client: Client, pillow: ResolvedPillow): Promis
       const state = await workflowState(client, workflowId);
       if (state !== 'RUNNING') return { workflowId, stopped: false, state, checkpoint: null };
       const handle = client.workflow.getHandle(workflowId);
-      const checkpoint = await handle
-        .query(statusQuery)
+      // with the running slice's progress: a follow slice reports to the workflow once a minute
+      const checkpoint = await liveStatus(client, workflowId)
         .then((v) => v.checkpoint)
         .catch(() => null);
       await handle.cancel();
