@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import type { SliceInput, SliceOutcome } from '../workflows/types';
+import type { Seq, SliceInput, SliceOutcome } from '../workflows/types';
 import { pillowKey } from '../workflows/ids';
 import { runSlicePages } from './slice-pages';
 import { SliceProgress } from './slice-progress';
 import { runPage } from './page/run-page';
-import { sliceCancelled } from './page/cancelled';
+import { emptyOutcome } from './page/empty-outcome';
 import { watchForCancel } from './cancel-watch';
 
 /**
@@ -29,6 +29,7 @@ export async function processSlice(deps: ActivityDeps, input: SliceInput): Promi
   try {
     return await untilCancelled(
       ctx,
+      input.since,
       progress,
       runSlicePages(input, ctx, (page, waitMs) => runPage(deps, page, ctx, waitMs), progress),
     );
@@ -48,25 +49,34 @@ const HEARTBEAT_MS = 500;
 export const FOLLOW_HEARTBEAT_MS = 10_000;
 
 /**
- * Ends the activity as soon as the cancel arrives, even while a processor that ignores the signal is
- * still busy: its transaction sees the abort before COMMIT and rolls back (write-changes.ts). The
- * slice returns the pages committed before the cancel, so the workflow records them; a slice that
- * committed nothing ends cancelled. Should the abort land during a COMMIT, that page is committed
- * with its checkpoint but not reported, and the next page (or a rewind, which waits for the
- * checkpoint row) finds the stored checkpoint moved.
+ * Ends the activity as soon as the cancel arrives (pause, rewind, stop, or this worker shutting
+ * down), even while a processor that ignores the signal is still busy: its transaction sees the
+ * abort before COMMIT and rolls back (write-changes.ts). The slice completes with the pages it
+ * committed before the cancel (none: an outcome that moves nothing), so the workflow records them
+ * and goes on at once; a worker shutting down leaves no activity to time out. Should the abort land
+ * during a COMMIT, that page is committed with its checkpoint but not reported, and the next page
+ * (or a rewind, which waits for the checkpoint row) finds the stored checkpoint moved.
  */
-function untilCancelled(ctx: Context, progress: SliceProgress, work: Promise<SliceOutcome>): Promise<SliceOutcome> {
+function untilCancelled(
+  ctx: Context,
+  since: Seq,
+  progress: SliceProgress,
+  work: Promise<SliceOutcome>,
+): Promise<SliceOutcome> {
   const signal = ctx.cancellationSignal;
   let onAbort: () => void = () => undefined;
-  const cancelled = new Promise<SliceOutcome>((resolve, reject) => {
+  const cancelled = new Promise<SliceOutcome>((resolve) => {
     onAbort = () => {
       work.catch(() => undefined); // finishes (and rolls back) on its own; nobody waits for it
-      const committed = progress.committed;
-      if (committed) resolve(committed);
-      else reject(sliceCancelled(signal));
+      resolve(progress.committed ?? nothingCommitted(since));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([work, cancelled]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/** A slice cancelled before its first page committed: the pillow stays where it was, following. */
+function nothingCommitted(since: Seq): SliceOutcome {
+  return { ...emptyOutcome(since, since), full: false, pages: 0 };
 }
