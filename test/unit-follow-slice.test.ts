@@ -163,6 +163,7 @@ describe('status with the running slice’s progress', () => {
     skipped: 0,
     pending: 2,
     idle: false,
+    full: false,
     lastBatchAt: '2026-11-27T01:00:00.000Z',
     ...o,
   });
@@ -177,6 +178,9 @@ describe('status with the running slice’s progress', () => {
     assert.equal(live.status, 'running');
     assert.equal(live.lastBatchAt, '2026-11-27T01:00:00.000Z');
     assert.equal(withSliceProgress(view({ status: 'running' }), progress({ idle: true })).status, 'idle');
+    // a burst while following: the slice's pages come back full
+    assert.equal(withSliceProgress(view({ status: 'idle' }), progress({ full: true })).status, 'catching-up');
+    assert.equal(withSliceProgress(view({ status: 'catching-up' }), progress({ full: false })).status, 'running');
   });
 
   test('ignored before the slice commits, when it started elsewhere (a move), and while pausing', () => {

@@ -10,6 +10,7 @@ export class SliceProgress {
   private outcome: SliceOutcome | null = null;
   private lastBatchAt: string | null = null;
   private lastIdle = false;
+  private lastFull = false;
 
   constructor(
     private readonly since: Seq,
@@ -20,6 +21,7 @@ export class SliceProgress {
   record(outcome: SliceOutcome): void {
     this.outcome = this.outcome ? mergeOutcomes(this.outcome, outcome) : outcome;
     this.lastIdle = outcome.idle;
+    this.lastFull = outcome.full;
     if (outcome.read > 0 || outcome.lastSeq !== outcome.since) this.lastBatchAt = new Date().toISOString();
   }
 
@@ -40,6 +42,7 @@ export class SliceProgress {
       skipped: o?.skipped ?? 0,
       pending: o?.pending ?? null,
       idle: this.lastIdle,
+      full: this.lastFull,
       following: this.following,
       lastBatchAt: this.lastBatchAt,
     };

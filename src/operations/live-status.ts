@@ -48,9 +48,13 @@ export function withSliceProgress(view: PillowStatusView, progress: SliceProgres
   };
 }
 
-/** A slice that commits pages is running (idle when its last poll found nothing), whatever the last slice said. */
+/**
+ * A slice that commits pages is running, whatever the last slice said: catching up while its pages
+ * come back full, idle when its last poll found nothing. A pausing pillow keeps the workflow's word.
+ */
 function liveState(view: PillowStatusView, progress: SliceProgressDetails): PillowStatusView['status'] {
-  if (view.paused || view.status === 'catching-up') return view.status;
+  if (view.paused) return view.status;
+  if (progress.full) return 'catching-up';
   return progress.idle ? 'idle' : 'running';
 }
 

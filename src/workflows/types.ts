@@ -134,6 +134,8 @@ export interface SliceProgressDetails {
   pending: number | null;
   /** The last page found nothing new (a long poll that ended empty). */
   idle: boolean;
+  /** The last page was full: more is waiting (a burst the slice is catching up with). */
+  full: boolean;
   following: boolean;
   /** When the last page committed (ISO time); null before the first. */
   lastBatchAt: string | null;
