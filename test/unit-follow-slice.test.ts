@@ -96,6 +96,13 @@ describe('a follow slice', () => {
     const failing = feed((n) => (n === 3 ? new Error('source down') : changed(String(10 + n))));
     const f = await runSlicePages(input({ followMs: 5000 }), ctx(), failing.run, new SliceProgress('10', true));
     assert.equal(f.lastSeq, '12', 'the pages before the failure');
+
+    // after quiet long polls only there is nothing to report: the slice fails at once
+    const quietThenDown = feed((n) => (n === 3 ? new Error('source down') : {}));
+    await assert.rejects(
+      runSlicePages(input({ followMs: 5000 }), ctx(), quietThenDown.run, new SliceProgress('10', true)),
+      /source down/,
+    );
   });
 
   test('a cancel between pages ends the slice with what is committed', async () => {

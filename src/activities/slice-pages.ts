@@ -29,7 +29,9 @@ export type RunPage = (input: SliceInput, waitMs: number) => Promise<SliceOutcom
  *
  * Guarantees stay those of one page per activity: every page commits its rows with its checkpoint in
  * one transaction; if a later page fails, the slice ends with the pages before it and the next
- * activity meets the failure again (retried as usual). A cancel (pause, rewind, stop) ends the slice
+ * activity meets the failure again (retried as usual), unless those pages moved nothing (quiet long
+ * polls): then the slice fails at once, so a source that hangs while the pillow follows shows as
+ * failing after one read timeout, not two. A cancel (pause, rewind, stop) ends the slice
  * with what is committed (process-slice.ts returns it); one that lands inside a page rolls that page
  * back unless its COMMIT was already under way, in which case the next page finds the stored
  * checkpoint moved and carries on from it (run-page.ts).
@@ -59,13 +61,20 @@ export async function runSlicePages(
     try {
       next = await runPage({ ...input, since: outcome.lastSeq }, following ? remaining() : 0);
     } catch (err) {
-      if (ctx.cancellationSignal.aborted) throw err;
+      // pages that moved nothing (quiet long polls) are not worth reporting late: the failure shows
+      // at once, as if this page had been the slice's first
+      if (ctx.cancellationSignal.aborted || movedNothing(outcome)) throw err;
       break; // report what is committed; the next activity starts at the failing page
     }
     outcome = mergeOutcomes(outcome, next);
     progress.record(next);
   }
   return outcome;
+}
+
+/** Pages that read nothing and left the checkpoint where it was. */
+function movedNothing(outcome: SliceOutcome): boolean {
+  return outcome.read === 0 && outcome.lastSeq === outcome.since;
 }
 
 /** One outcome for consecutive pages: counts add up, the position is the last page's. */
