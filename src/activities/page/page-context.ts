@@ -9,6 +9,7 @@ import type { Seq } from '../../types';
 import { lookupPillow, notOnThisWorker } from '../lookup-pillow';
 import { ensurePillowSetup } from '../setup-pillow';
 import { estimatePending } from './estimate-pending';
+import { readOwnChanges } from './read-own-changes';
 
 /** What every step of a page works with: the pillow, where its feed is, and how to read it. */
 export interface PageContext {
@@ -43,16 +44,18 @@ export async function pageContext(deps: ActivityDeps, input: SliceInput, ctx: Co
   await ensurePillowSetup(deps.pool, pillow, deps.log);
   const server = await couchServer(pillow.source.url);
   const readTimeoutMs = pillow.readTimeoutSeconds * 1000;
+  const layout = partitions === pillow.partitions ? pillow : { ...pillow, partitions };
+  const partition = partitions > 1 ? input.partition : undefined;
   return {
     deps,
     ctx,
     pillow,
-    layout: partitions === pillow.partitions ? pillow : { ...pillow, partitions },
+    layout,
     partition: input.partition,
     key,
     server,
-    read: (since, longPollMs) =>
-      readChanges({
+    read: (since, longPollMs) => {
+      const opts = {
         server,
         db: pillow.source.db,
         since,
@@ -62,7 +65,10 @@ export async function pageContext(deps: ActivityDeps, input: SliceInput, ctx: Co
         signal: ctx.cancellationSignal,
         onWait: () => ctx.heartbeat({ since, waiting: true }),
         readTimeoutMs,
-      }),
+      };
+      // a partition reads the feed without bodies and fetches only its own docs' (read-own-changes.ts)
+      return partition === undefined ? readChanges(opts) : readOwnChanges(layout, partition, opts);
+    },
     sourceAhead: (at, catchingUp = false) => estimatePending(server, pillow.source.db, at, catchingUp, readTimeoutMs),
   };
 }
