@@ -76,6 +76,26 @@ export interface BenchResult {
   catchup_2_workers_docs_per_s: number;
   /** Changes processed by each partition in the 2-worker run: they sum to the docs, each exactly once. */
   partition_processed: number[];
+  /**
+   * Partitions that add throughput: a pillow whose processor costs `cpu_bound_ms_per_doc` of CPU per
+   * doc (`cpu_bound_rounds_per_doc` SHA-256 rounds, calibrated on this machine), 2 partitions catching
+   * up `cpu_bound_docs` docs on 1 worker process, then on 2; best of the rounds in `*_samples`.
+   */
+  cpu_bound_docs: number;
+  cpu_bound_ms_per_doc: number;
+  cpu_bound_rounds_per_doc: number;
+  cpu_bound_2_partitions_1_worker_docs_per_s: number;
+  cpu_bound_2_partitions_2_workers_docs_per_s: number;
+  /** 2 workers ÷ 1 worker (issue #13's target: ≥ 1.7 on 2 cores). */
+  cpu_bound_2_workers_vs_1_worker: number;
+  cpu_bound_1_worker_samples: number[];
+  cpu_bound_2_workers_samples: number[];
+  /** CPU cores the worker processes used on average, in the best 1-worker and 2-worker rounds. */
+  cpu_bound_worker_cores: (number | null)[];
+  /** Cores the whole machine was busy on average (servers and other users included), in the same rounds. */
+  cpu_bound_machine_busy_cores: (number | null)[];
+  /** Changes processed by each partition in the best 2-worker round: each doc exactly once. */
+  cpu_bound_partition_processed: number[];
   /** `--search` only: the search processor's catch-up against a raw `_bulk` loop. */
   search?: SearchBenchResult;
   targets: Record<string, boolean>;
@@ -91,6 +111,7 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): Record<string, bo
     follow_p99_le_1s: r.follow_p99_ms <= 1000,
     worker_rss_le_300mb: r.worker_peak_rss_mb !== null && r.worker_peak_rss_mb <= 300,
     history_le_100_per_10k: r.history_events_per_10k <= 100,
+    cpu_bound_2_workers_vs_1_ge_1_7: r.cpu_bound_2_workers_vs_1_worker >= 1.7,
     ...(r.search ? { search_vs_raw_ge_0_9: r.search.ratio >= 0.9 } : {}),
   };
 }

@@ -15,6 +15,7 @@ import { rawLoop, sourceLimit, type LoopResult } from './baselines';
 import { measureCatchup, stopPillow, type CatchupResult } from './catchup';
 import { followPhase, type FollowPhaseResult } from './follow-phase';
 import { startCountingProxy } from './counting-proxy';
+import { cpuBoundPhase, type CpuBoundRound } from './cpu-bound-phase';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import type { BenchPillowSpec } from './bench-pillow';
 import type { BenchWorkerConfig } from './bench-worker';
@@ -30,6 +31,9 @@ export interface BenchOptions {
   /** Rounds of source limit, raw loop and catch-up; each figure is the best round. */
   repeat: number;
   quick: boolean;
+  /** Docs of the CPU-bound partition phase, and the CPU each costs its processor. */
+  cpuDocs: number;
+  cpuMsPerDoc: number;
   /** Also measure the search processor against a raw `_bulk` loop (`--search`; needs OpenSearch). */
   search?: boolean;
   env: NodeJS.ProcessEnv;
@@ -237,6 +241,24 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const one = await partitioned(1, part1);
     const two = await partitioned(2, part2);
 
+    // partitions that add throughput: a processor whose cost is CPU, 2 partitions on 1 and on 2 workers
+    const cpu = await cpuBoundPhase({
+      client,
+      pool,
+      couchUrl: servers.couchUrl,
+      run,
+      docs: opts.cpuDocs,
+      msPerDoc: opts.cpuMsPerDoc,
+      rounds: opts.quick ? 1 : 2,
+      batchSize: DEFAULT_BATCH_SIZE,
+      startWorkers: (count, queue, pillows) => startWorkers(count, queue, pillows),
+      stopWorkers,
+      progress,
+    });
+    const bestRound = (list: CpuBoundRound[]) => list.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+    const cpuOne = bestRound(cpu.oneWorker);
+    const cpuTwo = bestRound(cpu.twoWorkers);
+
     // requests to the source per change: the same catch-up through a counting proxy, apart from the
     // runs above so that the proxy's own cost stays out of their throughput
     const proxy = await startCountingProxy(servers.couchUrl);
@@ -338,9 +360,25 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       catchup_1_worker_docs_per_s: round(one.docsPerSecond),
       catchup_2_workers_docs_per_s: round(two.docsPerSecond),
       partition_processed: two.processedPerPartition,
+      cpu_bound_docs: cpu.docs,
+      cpu_bound_ms_per_doc: cpu.msPerDoc,
+      cpu_bound_rounds_per_doc: cpu.roundsPerDoc,
+      cpu_bound_2_partitions_1_worker_docs_per_s: round(cpuOne.docsPerSecond),
+      cpu_bound_2_partitions_2_workers_docs_per_s: round(cpuTwo.docsPerSecond),
+      cpu_bound_2_workers_vs_1_worker: round(cpuTwo.docsPerSecond / cpuOne.docsPerSecond, 2),
+      cpu_bound_1_worker_samples: cpu.oneWorker.map((x) => round(x.docsPerSecond)),
+      cpu_bound_2_workers_samples: cpu.twoWorkers.map((x) => round(x.docsPerSecond)),
+      cpu_bound_worker_cores: [cpuOne, cpuTwo].map((x) => (x.workerCores === null ? null : round(x.workerCores, 2))),
+      cpu_bound_machine_busy_cores: [cpuOne, cpuTwo].map((x) =>
+        x.machineBusyCores === null ? null : round(x.machineBusyCores, 2),
+      ),
+      cpu_bound_partition_processed: cpuTwo.processedPerPartition,
       ...(searchResult ? { search: searchResult } : {}),
       total_seconds: round((performance.now() - began) / 1000),
     };
+    progress(
+      `partitions: CPU-bound pillow (${cpu.msPerDoc} ms/doc), 2 partitions on 1 / 2 worker processes: ${figures.cpu_bound_2_partitions_1_worker_docs_per_s} / ${figures.cpu_bound_2_partitions_2_workers_docs_per_s} docs/s (${figures.cpu_bound_2_workers_vs_1_worker}×)`,
+    );
     progress(
       `cost: catch-up ${figures.history_events_per_10k} history events and ${figures.catchup_actions_per_10k} actions per 10,000 changes, ${figures.catchup_source_requests_per_change_1_partition} / ${figures.catchup_source_requests_per_change_2_partitions} / ${figures.catchup_source_requests_per_change_4_partitions} source requests per change (1 / 2 / 4 partitions)`,
     );

@@ -60,6 +60,8 @@ export async function readDocsNow(
       );
     throw couchError(err, db, server.url);
   }
+  // a server asked without `Accept: application/json` (a proxy may drop it) sends its JSON as text/plain
+  if (typeof body === 'string') body = parseOr(body);
   const rows = (body as { rows?: unknown } | null)?.rows;
   const fault = (what: string, about: unknown) =>
     new CouchSourceError(
@@ -99,4 +101,12 @@ export function withDocsNow(changes: Change[], now: Map<string, DocNow>): Change
     if ('deleted' in found) return { id: change.id, seq: change.seq, deleted: true, rev: found.rev };
     return { id: change.id, seq: change.seq, deleted: true, rev: change.rev };
   });
+}
+
+function parseOr(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }

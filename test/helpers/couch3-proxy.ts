@@ -123,6 +123,8 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
       const dbInfo = /^\/([^/_][^/]*)\/?$/.exec(url.pathname);
       const upstreamRes = await forward(`${url.pathname}${url.search}`, req.method ?? 'GET', body, {
         'content-type': req.headers['content-type'] ?? 'application/json',
+        // CouchDB (and pouchdb-server) answer text/plain to a client that does not accept JSON
+        accept: req.headers.accept ?? 'application/json',
       });
       const text = await upstreamRes.text();
       if (dbInfo && req.method === 'GET' && upstreamRes.ok) {
