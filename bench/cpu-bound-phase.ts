@@ -10,7 +10,8 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { expectedAgeSum, loadDocs } from './bench-docs';
 import { calibrateRounds } from './cpu-cost';
-import { measureCatchup, stopPillow, type CatchupResult } from './catchup';
+import { measureCatchup, stopPillow, workflowIds, type CatchupResult } from './catchup';
+import { colocatedShare, sliceSpans } from './slice-placement';
 import type { BenchPillowSpec } from './bench-pillow';
 import type { WorkerProcess } from './worker-process';
 
@@ -31,6 +32,7 @@ export interface CpuBoundOptions {
 
 export interface CpuBoundRound {
   workers: number;
+  partitions: number;
   docsPerSecond: number;
   seconds: number;
   /** CPU cores the worker processes used on average over the catch-up (1 = one core). */
@@ -38,35 +40,43 @@ export interface CpuBoundRound {
   /** Cores the whole machine was busy on average (everything: servers, workers, other users). */
   machineBusyCores: number | null;
   processedPerPartition: number[];
+  /** Of the time two partitions both ran a slice, the share on the same worker process (see slice-placement.ts). */
+  colocatedShare: number | null;
 }
 
 export interface CpuBoundResult {
   docs: number;
   msPerDoc: number;
   roundsPerDoc: number;
-  oneWorker: CpuBoundRound[];
-  twoWorkers: CpuBoundRound[];
+  /** Every round of every setup, in the order run. */
+  rounds: CpuBoundRound[];
 }
+
+/** Workers and partitions of each measured setup: the baseline, then what the second worker adds. */
+export const CPU_BOUND_SETUPS = [
+  { workers: 1, partitions: 2 },
+  { workers: 2, partitions: 2 },
+  { workers: 2, partitions: 4 },
+] as const;
 
 export async function cpuBoundPhase(o: CpuBoundOptions): Promise<CpuBoundResult> {
   const db = `${o.run}_cpu`;
   const roundsPerDoc = calibrateRounds(o.msPerDoc);
   o.progress(
-    `CPU-bound partitions: ${o.docs} docs, ${o.msPerDoc} ms of CPU per doc (${roundsPerDoc} SHA-256 rounds), 2 partitions on 1 and 2 worker processes…`,
+    `CPU-bound partitions: ${o.docs} docs, ${o.msPerDoc} ms of CPU per doc (${roundsPerDoc} SHA-256 rounds), ${CPU_BOUND_SETUPS.map((x) => `${x.partitions} partitions on ${x.workers} worker(s)`).join(', ')}…`,
   );
   await nano(o.couchUrl).db.create(db);
   try {
     await loadDocs(o.couchUrl, db, o.docs);
     const ageSum = expectedAgeSum(o.docs);
-    const oneWorker: CpuBoundRound[] = [];
-    const twoWorkers: CpuBoundRound[] = [];
+    const rounds: CpuBoundRound[] = [];
     for (let r = 0; r < o.rounds; r++) {
-      for (const workers of [1, 2]) {
+      for (const { workers, partitions } of CPU_BOUND_SETUPS) {
         const spec: BenchPillowSpec = {
-          name: `${o.run}_cpu${workers}w${r + 1}`,
+          name: `${o.run}_cpu${workers}w${partitions}p${r + 1}`,
           db,
-          table: `${o.run}_cpu${workers}w${r + 1}_rows`,
-          partitions: 2,
+          table: `${o.run}_cpu${workers}w${partitions}p${r + 1}_rows`,
+          partitions,
           batchSize: o.batchSize,
           cpuRoundsPerDoc: roundsPerDoc,
         };
@@ -92,24 +102,36 @@ export async function cpuBoundPhase(o: CpuBoundOptions): Promise<CpuBoundResult>
         const workerCpu = cpuAfter.every((c, i) => c !== null && cpuBefore[i] !== null)
           ? cpuAfter.reduce((sum: number, c, i) => sum + (c! - cpuBefore[i]!), 0)
           : null;
+        const spans = await Promise.all(
+          workflowIds(spec).map(async (id) =>
+            sliceSpans((await o.client.workflow.getHandle(id).fetchHistory()).events ?? []),
+          ),
+        );
+        if (process.env.PART_DEBUG)
+          for (const [i, list] of spans.entries())
+            o.progress(
+              `  p${i}: ${list.map((x) => `${x.identity.split('@')[0]}:${((x.end - x.start) / 1000).toFixed(1)}`).join(' ')}`,
+            );
         const round: CpuBoundRound = {
           workers,
+          partitions,
           docsPerSecond: result.docsPerSecond,
           seconds: result.seconds,
           // over the whole measured span (startup included), so these are a little low
           workerCores: workerCpu === null ? null : workerCpu / wall,
           machineBusyCores: busyBefore === null || busyAfter === null ? null : (busyAfter - busyBefore) / wall,
           processedPerPartition: result.processedPerPartition,
+          colocatedShare: workers > 1 ? colocatedShare(spans) : 1,
         };
-        (workers === 1 ? oneWorker : twoWorkers).push(round);
+        rounds.push(round);
         o.progress(
-          `  ${workers} worker(s): ${Math.round(result.docsPerSecond)} docs/s (${result.seconds.toFixed(1)} s), workers ${round.workerCores?.toFixed(2)} cores, machine ${round.machineBusyCores?.toFixed(2)} cores busy, per partition ${result.processedPerPartition}`,
+          `  ${partitions} partitions on ${workers} worker(s): ${Math.round(result.docsPerSecond)} docs/s (${result.seconds.toFixed(1)} s), workers ${round.workerCores?.toFixed(2)} cores, machine ${round.machineBusyCores?.toFixed(2)} cores busy, per partition ${result.processedPerPartition}, partitions on the same worker ${round.colocatedShare === null ? '?' : Math.round(round.colocatedShare * 100)} % of the time`,
         );
         await stopPillow(o.client, spec, o.progress);
         await o.stopWorkers(list);
       }
     }
-    return { docs: o.docs, msPerDoc: o.msPerDoc, roundsPerDoc, oneWorker, twoWorkers };
+    return { docs: o.docs, msPerDoc: o.msPerDoc, roundsPerDoc, rounds };
   } finally {
     await nano(o.couchUrl)
       .db.destroy(db)

@@ -255,9 +255,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       stopWorkers,
       progress,
     });
-    const bestRound = (list: CpuBoundRound[]) => list.reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
-    const cpuOne = bestRound(cpu.oneWorker);
-    const cpuTwo = bestRound(cpu.twoWorkers);
+    // per setup (`<partitions>p<workers>w`): every round, and the best
+    const cpuSetups = new Map<string, CpuBoundRound[]>();
+    for (const x of cpu.rounds) {
+      const key = `${x.partitions}p${x.workers}w`;
+      cpuSetups.set(key, [...(cpuSetups.get(key) ?? []), x]);
+    }
+    const bestOf = (key: string) =>
+      (cpuSetups.get(key) ?? []).reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+    const perSetup = <T>(f: (x: CpuBoundRound) => T) =>
+      Object.fromEntries([...cpuSetups].map(([k, list]) => [k, list.map(f)]));
+    const cpuBase = bestOf('2p1w');
+    const cpuTwo = bestOf('2p2w');
+    const cpuFour = bestOf('4p2w');
 
     // requests to the source per change: the same catch-up through a counting proxy, apart from the
     // runs above so that the proxy's own cost stays out of their throughput
@@ -363,21 +373,23 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       cpu_bound_docs: cpu.docs,
       cpu_bound_ms_per_doc: cpu.msPerDoc,
       cpu_bound_rounds_per_doc: cpu.roundsPerDoc,
-      cpu_bound_2_partitions_1_worker_docs_per_s: round(cpuOne.docsPerSecond),
+      cpu_bound_2_partitions_1_worker_docs_per_s: round(cpuBase.docsPerSecond),
       cpu_bound_2_partitions_2_workers_docs_per_s: round(cpuTwo.docsPerSecond),
-      cpu_bound_2_workers_vs_1_worker: round(cpuTwo.docsPerSecond / cpuOne.docsPerSecond, 2),
-      cpu_bound_1_worker_samples: cpu.oneWorker.map((x) => round(x.docsPerSecond)),
-      cpu_bound_2_workers_samples: cpu.twoWorkers.map((x) => round(x.docsPerSecond)),
-      cpu_bound_worker_cores: [cpuOne, cpuTwo].map((x) => (x.workerCores === null ? null : round(x.workerCores, 2))),
-      cpu_bound_machine_busy_cores: [cpuOne, cpuTwo].map((x) =>
+      cpu_bound_4_partitions_2_workers_docs_per_s: round(cpuFour.docsPerSecond),
+      cpu_bound_2_workers_vs_1_worker_2_partitions: round(cpuTwo.docsPerSecond / cpuBase.docsPerSecond, 2),
+      cpu_bound_2_workers_vs_1_worker_4_partitions: round(cpuFour.docsPerSecond / cpuBase.docsPerSecond, 2),
+      cpu_bound_samples: perSetup((x) => round(x.docsPerSecond)),
+      cpu_bound_worker_cores: perSetup((x) => (x.workerCores === null ? null : round(x.workerCores, 2))),
+      cpu_bound_machine_busy_cores: perSetup((x) =>
         x.machineBusyCores === null ? null : round(x.machineBusyCores, 2),
       ),
-      cpu_bound_partition_processed: cpuTwo.processedPerPartition,
+      cpu_bound_colocated_share: perSetup((x) => (x.colocatedShare === null ? null : round(x.colocatedShare, 2))),
+      cpu_bound_partition_processed: perSetup((x) => x.processedPerPartition)['4p2w']?.[0] ?? [],
       ...(searchResult ? { search: searchResult } : {}),
       total_seconds: round((performance.now() - began) / 1000),
     };
     progress(
-      `partitions: CPU-bound pillow (${cpu.msPerDoc} ms/doc), 2 partitions on 1 / 2 worker processes: ${figures.cpu_bound_2_partitions_1_worker_docs_per_s} / ${figures.cpu_bound_2_partitions_2_workers_docs_per_s} docs/s (${figures.cpu_bound_2_workers_vs_1_worker}×)`,
+      `partitions: CPU-bound pillow (${cpu.msPerDoc} ms/doc): 2 partitions on 1 worker ${figures.cpu_bound_2_partitions_1_worker_docs_per_s} docs/s; on 2 workers, 2 partitions ${figures.cpu_bound_2_partitions_2_workers_docs_per_s} docs/s (${figures.cpu_bound_2_workers_vs_1_worker_2_partitions}×), 4 partitions ${figures.cpu_bound_4_partitions_2_workers_docs_per_s} docs/s (${figures.cpu_bound_2_workers_vs_1_worker_4_partitions}×)`,
     );
     progress(
       `cost: catch-up ${figures.history_events_per_10k} history events and ${figures.catchup_actions_per_10k} actions per 10,000 changes, ${figures.catchup_source_requests_per_change_1_partition} / ${figures.catchup_source_requests_per_change_2_partitions} / ${figures.catchup_source_requests_per_change_4_partitions} source requests per change (1 / 2 / 4 partitions)`,
