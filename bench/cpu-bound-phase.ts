@@ -107,11 +107,6 @@ export async function cpuBoundPhase(o: CpuBoundOptions): Promise<CpuBoundResult>
             sliceSpans((await o.client.workflow.getHandle(id).fetchHistory()).events ?? []),
           ),
         );
-        if (process.env.PART_DEBUG)
-          for (const [i, list] of spans.entries())
-            o.progress(
-              `  p${i}: ${list.map((x) => `${x.identity.split('@')[0]}:${((x.end - x.start) / 1000).toFixed(1)}`).join(' ')}`,
-            );
         const round: CpuBoundRound = {
           workers,
           partitions,
