@@ -24,7 +24,7 @@ interface BenchCliOptions {
 }
 
 export const BENCH_DESCRIPTION =
-  'measure catch-up against a raw loop and the source limit, follow latency at two rates, worker memory and CPU, Temporal cost (history events, activity executions, actions) and source requests; the last line is one JSON object';
+  'measure catch-up against a raw loop and the source limit, follow latency at two rates, worker memory and CPU, Temporal cost (history events, activity executions, actions), source requests and what partitions add to a CPU-bound pillow; the last line is one JSON object';
 
 /** The bench's command line, named as it was called (`pillowtop bench`, `npm run bench --`). */
 export function benchCommand(name: string): Command {
@@ -40,7 +40,7 @@ export function benchCommand(name: string): Command {
     )
     .option(
       '--cpu-docs <n>',
-      'docs of the CPU-bound partition phase (2 partitions on 1 and 2 workers) (default 12000; --quick: 400)',
+      'docs of the CPU-bound partition phase (2 partitions on 1 worker, 2 and 4 on 2 workers) (default 12000; --quick: 400)',
     )
     .option('--cpu-ms <ms>', "CPU work per doc of that phase's processor, in ms (default 1)")
     .option('--quick', 'a small run that keeps the bench working (the test suite runs it)')
