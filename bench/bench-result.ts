@@ -71,6 +71,10 @@ export interface BenchResult {
   catchup_source_requests_per_change_4_partitions: number;
   /** Those requests by kind (`_changes`, `_bulk_get`, `_all_docs`, other), per partition count. */
   catchup_source_requests_by_kind: Record<string, Record<string, number>>;
+  /** Bytes the source sent (response bodies, all partitions together) per change caught up, in the same runs. */
+  catchup_source_bytes_per_change_1_partition: number;
+  catchup_source_bytes_per_change_2_partitions: number;
+  catchup_source_bytes_per_change_4_partitions: number;
   partitions: number;
   catchup_1_worker_docs_per_s: number;
   catchup_2_workers_docs_per_s: number;

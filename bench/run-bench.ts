@@ -274,6 +274,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const proxy = await startCountingProxy(servers.couchUrl);
     const sourceRequests: Record<string, number> = {};
     const sourceRequestKinds: Record<string, Record<string, number>> = {};
+    const sourceBytes: Record<string, number> = {};
     try {
       for (const partitions of [1, 2, 4]) {
         const s = spec(`req${partitions}p`, partitions);
@@ -295,8 +296,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         const counted = proxy.counts();
         sourceRequests[partitions] = counted.total / partitionedDocs;
         sourceRequestKinds[partitions] = counted.byKind;
+        sourceBytes[partitions] = counted.bytes / partitionedDocs;
         progress(
-          `  ${counted.total} requests for ${partitionedDocs} changes (${JSON.stringify(counted.byKind)}): ${(counted.total / partitionedDocs).toFixed(4)} per change`,
+          `  ${counted.total} requests for ${partitionedDocs} changes (${JSON.stringify(counted.byKind)}): ${(counted.total / partitionedDocs).toFixed(4)} per change, ${Math.round(counted.bytes / partitionedDocs)} bytes per change`,
         );
         await stopPillow(client, s, progress);
         await stopWorkers(list);
@@ -366,6 +368,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       catchup_source_requests_per_change_2_partitions: round(sourceRequests[2], 4),
       catchup_source_requests_per_change_4_partitions: round(sourceRequests[4], 4),
       catchup_source_requests_by_kind: sourceRequestKinds,
+      catchup_source_bytes_per_change_1_partition: round(sourceBytes[1]),
+      catchup_source_bytes_per_change_2_partitions: round(sourceBytes[2]),
+      catchup_source_bytes_per_change_4_partitions: round(sourceBytes[4]),
       partitions: part2.partitions,
       catchup_1_worker_docs_per_s: round(one.docsPerSecond),
       catchup_2_workers_docs_per_s: round(two.docsPerSecond),
