@@ -1,6 +1,7 @@
 import type { PillowDefinition } from '../src/config/pillow-definition';
 import { searchIndex } from '../src/processors/search-index';
 import { postgresTable, type ColumnMapping } from '../src/processors/postgres-table';
+import { withCpuCost } from './cpu-cost';
 
 /** What a bench worker process needs to know to run the bench's pillows. */
 export interface BenchPillowSpec {
@@ -11,6 +12,8 @@ export interface BenchPillowSpec {
   batchSize: number;
   /** Index into this OpenSearch alias with `searchIndex` instead of writing `table` (`--search`). */
   search?: { url: string; alias: string };
+  /** CPU work per doc before the table is written (`burn` rounds, see cpu-cost.ts): a CPU-bound pillow. */
+  cpuRoundsPerDoc?: number;
 }
 
 /**
@@ -41,7 +44,9 @@ export function benchPillow(spec: BenchPillowSpec, couchUrl: string): PillowDefi
     processors: [
       spec.search
         ? searchIndex({ alias: spec.search.alias, url: spec.search.url })
-        : postgresTable({ table: spec.table, columns: BENCH_COLUMNS }),
+        : spec.cpuRoundsPerDoc
+          ? withCpuCost(postgresTable({ table: spec.table, columns: BENCH_COLUMNS }), spec.cpuRoundsPerDoc)
+          : postgresTable({ table: spec.table, columns: BENCH_COLUMNS }),
     ],
   };
 }

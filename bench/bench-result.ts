@@ -77,11 +77,44 @@ export interface BenchResult {
   catchup_source_requests_per_change_4_partitions: number;
   /** Those requests by kind (`_changes`, `_bulk_get`, `_all_docs`, other), per partition count. */
   catchup_source_requests_by_kind: Record<string, Record<string, number>>;
+  /** Bytes the source sent (response bodies, all partitions together) per change caught up, in the same runs. */
+  catchup_source_bytes_per_change_1_partition: number;
+  catchup_source_bytes_per_change_2_partitions: number;
+  catchup_source_bytes_per_change_4_partitions: number;
   partitions: number;
   catchup_1_worker_docs_per_s: number;
   catchup_2_workers_docs_per_s: number;
   /** Changes processed by each partition in the 2-worker run: they sum to the docs, each exactly once. */
   partition_processed: number[];
+  /**
+   * Partitions that add throughput: a pillow whose processor costs `cpu_bound_ms_per_doc` of CPU per
+   * doc (`cpu_bound_rounds_per_doc` SHA-256 rounds, calibrated on this machine), catching up
+   * `cpu_bound_docs` docs: 2 partitions on 1 worker process (the baseline), then 2 and 4 partitions
+   * on 2 worker processes; each figure the best of its rounds (`cpu_bound_samples`).
+   */
+  cpu_bound_docs: number;
+  cpu_bound_ms_per_doc: number;
+  cpu_bound_rounds_per_doc: number;
+  cpu_bound_2_partitions_1_worker_docs_per_s: number;
+  cpu_bound_2_partitions_2_workers_docs_per_s: number;
+  cpu_bound_4_partitions_2_workers_docs_per_s: number;
+  /** 2 workers ÷ 1 worker (issue #13's target: ≥ 1.7 on 2 cores), with 2 and with 4 partitions. */
+  cpu_bound_2_workers_vs_1_worker_2_partitions: number;
+  cpu_bound_2_workers_vs_1_worker_4_partitions: number;
+  /** Per setup (`2p1w`: 2 partitions on 1 worker, `2p2w`, `4p2w`), every round's docs/s. */
+  cpu_bound_samples: Record<string, number[]>;
+  /** Per setup and round: CPU cores the worker processes used on average (1 = one core). */
+  cpu_bound_worker_cores: Record<string, (number | null)[]>;
+  /** Per setup and round: cores the whole machine was busy on average (servers and other users included). */
+  cpu_bound_machine_busy_cores: Record<string, (number | null)[]>;
+  /**
+   * Per setup and round: of the time two partitions both ran a slice, the share they ran it on the
+   * same worker process, sharing its one JavaScript thread (Temporal hands a slice to whichever worker
+   * polls first).
+   */
+  cpu_bound_colocated_share: Record<string, (number | null)[]>;
+  /** Changes processed by each partition in the first 4-partition round: each doc exactly once. */
+  cpu_bound_partition_processed: number[];
   /** `--search` only: the search processor's catch-up against a raw `_bulk` loop. */
   search?: SearchBenchResult;
   targets: Record<string, boolean>;
@@ -104,6 +137,9 @@ export function checkTargets(r: Omit<BenchResult, 'targets'>): Record<string, bo
       r.follow_slow_activity_executions_per_pillow_hour <= 120 && r.follow_activity_executions_per_pillow_hour <= 120,
     follow_slow_p50_le_200ms: r.follow_slow_p50_ms <= 200,
     follow_slow_p99_le_1s: r.follow_slow_p99_ms <= 1000,
+    // issue #13: partitions add throughput where the work is CPU
+    cpu_bound_2_workers_vs_1_ge_1_7:
+      Math.max(r.cpu_bound_2_workers_vs_1_worker_2_partitions, r.cpu_bound_2_workers_vs_1_worker_4_partitions) >= 1.7,
     ...(r.search ? { search_vs_raw_ge_0_9: r.search.ratio >= 0.9 } : {}),
   };
 }

@@ -7,8 +7,11 @@ import type { AddressInfo } from 'node:net';
 
 export interface CountingProxy {
   url: string;
-  /** Requests since the last reset, in all and by kind (`_changes`, `_bulk_get`, `_all_docs`, other). */
-  counts(): { total: number; byKind: Record<string, number> };
+  /**
+   * Requests since the last reset, in all and by kind (`_changes`, `_bulk_get`, `_all_docs`, other),
+   * and the bytes of their response bodies (what the source sent).
+   */
+  counts(): { total: number; byKind: Record<string, number>; bytes: number };
   reset(): void;
   close(): Promise<void>;
 }
@@ -17,6 +20,7 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
   const target = new URL(upstream);
   const agent = new http.Agent({ keepAlive: true });
   let byKind: Record<string, number> = {};
+  let bytes = 0;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const kind = /\/(_changes|_bulk_get|_all_docs)$/.exec(path)?.[1] ?? 'other';
@@ -32,6 +36,7 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
       },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
+        up.on('data', (chunk: Buffer) => (bytes += chunk.length));
         up.pipe(res);
       },
     );
@@ -50,9 +55,10 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
   const auth = target.username ? `${target.username}:${target.password}@` : '';
   return {
     url: `http://${auth}127.0.0.1:${port}`,
-    counts: () => ({ total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind: { ...byKind } }),
+    counts: () => ({ total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind: { ...byKind }, bytes }),
     reset: () => {
       byKind = {};
+      bytes = 0;
     },
     close: () =>
       new Promise((resolve) => {

@@ -19,10 +19,12 @@ interface BenchCliOptions {
   json?: string;
   chart?: string;
   search?: boolean;
+  cpuDocs?: string;
+  cpuMs?: string;
 }
 
 export const BENCH_DESCRIPTION =
-  'measure catch-up against a raw loop and the source limit, follow latency at two rates, worker memory and CPU, Temporal cost (history events, activity executions, actions) and source requests; the last line is one JSON object';
+  'measure catch-up against a raw loop and the source limit, follow latency at two rates, worker memory and CPU, Temporal cost (history events, activity executions, actions), source requests and what partitions add to a CPU-bound pillow; the last line is one JSON object';
 
 /** The bench's command line, named as it was called (`pillowtop bench`, `npm run bench --`). */
 export function benchCommand(name: string): Command {
@@ -36,6 +38,11 @@ export function benchCommand(name: string): Command {
       '--repeat <n>',
       'rounds of source limit, raw loop and catch-up; each figure is the best (default 3; --quick: 1)',
     )
+    .option(
+      '--cpu-docs <n>',
+      'docs of the CPU-bound partition phase (2 partitions on 1 worker, 2 and 4 on 2 workers) (default 12000; --quick: 400)',
+    )
+    .option('--cpu-ms <ms>', "CPU work per doc of that phase's processor, in ms (default 1)")
     .option('--quick', 'a small run that keeps the bench working (the test suite runs it)')
     .option(
       '--search',
@@ -57,12 +64,18 @@ node unless OPENSEARCH_URL says where one is. Progress goes to stderr.`,
       const slowRate = whole(opts.slowRate, 5, '--slow-rate', 1);
       const followSeconds = whole(opts.followSeconds, quick ? 4 : 60, '--follow-seconds', 1);
       const repeat = whole(opts.repeat, quick ? 1 : 3, '--repeat', 1);
+      const cpuDocs = whole(opts.cpuDocs, quick ? 400 : 12_000, '--cpu-docs', 1);
+      const cpuMsPerDoc = opts.cpuMs === undefined ? 1 : Number(opts.cpuMs);
+      if (!(cpuMsPerDoc > 0 && cpuMsPerDoc <= 100))
+        throw new CliError('--cpu-ms must be a number of ms above 0, at most 100');
       const result = await runBench({
         docs,
         repeat,
         rate,
         slowRate,
         followSeconds,
+        cpuDocs,
+        cpuMsPerDoc,
         quick,
         // `npm run bench --search` (without `--`) reaches us as npm_config_search
         search: opts.search === true || process.env.npm_config_search === 'true',

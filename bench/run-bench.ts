@@ -16,6 +16,7 @@ import { rawLoop, sourceLimit, type LoopResult } from './baselines';
 import { measureCatchup, stopPillow, type CatchupResult } from './catchup';
 import { followPhase, type FollowPhaseResult } from './follow-phase';
 import { startCountingProxy } from './counting-proxy';
+import { cpuBoundPhase, type CpuBoundRound } from './cpu-bound-phase';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import type { BenchPillowSpec } from './bench-pillow';
 import type { BenchWorkerConfig } from './bench-worker';
@@ -31,6 +32,9 @@ export interface BenchOptions {
   /** Rounds of source limit, raw loop and catch-up; each figure is the best round. */
   repeat: number;
   quick: boolean;
+  /** Docs of the CPU-bound partition phase, and the CPU each costs its processor. */
+  cpuDocs: number;
+  cpuMsPerDoc: number;
   /** Also measure the search processor against a raw `_bulk` loop (`--search`; needs OpenSearch). */
   search?: boolean;
   env: NodeJS.ProcessEnv;
@@ -242,11 +246,40 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const one = await partitioned(1, part1);
     const two = await partitioned(2, part2);
 
+    // partitions that add throughput: a processor whose cost is CPU, 2 partitions on 1 and on 2 workers
+    const cpu = await cpuBoundPhase({
+      client,
+      pool,
+      couchUrl: servers.couchUrl,
+      run,
+      docs: opts.cpuDocs,
+      msPerDoc: opts.cpuMsPerDoc,
+      rounds: opts.quick ? 1 : 2,
+      batchSize: DEFAULT_BATCH_SIZE,
+      startWorkers: (count, queue, pillows) => startWorkers(count, queue, pillows),
+      stopWorkers,
+      progress,
+    });
+    // per setup (`<partitions>p<workers>w`): every round, and the best
+    const cpuSetups = new Map<string, CpuBoundRound[]>();
+    for (const x of cpu.rounds) {
+      const key = `${x.partitions}p${x.workers}w`;
+      cpuSetups.set(key, [...(cpuSetups.get(key) ?? []), x]);
+    }
+    const bestOf = (key: string) =>
+      (cpuSetups.get(key) ?? []).reduce((a, b) => (b.docsPerSecond > a.docsPerSecond ? b : a));
+    const perSetup = <T>(f: (x: CpuBoundRound) => T) =>
+      Object.fromEntries([...cpuSetups].map(([k, list]) => [k, list.map(f)]));
+    const cpuBase = bestOf('2p1w');
+    const cpuTwo = bestOf('2p2w');
+    const cpuFour = bestOf('4p2w');
+
     // requests to the source per change: the same catch-up through a counting proxy, apart from the
     // runs above so that the proxy's own cost stays out of their throughput
     const proxy = await startCountingProxy(servers.couchUrl);
     const sourceRequests: Record<string, number> = {};
     const sourceRequestKinds: Record<string, Record<string, number>> = {};
+    const sourceBytes: Record<string, number> = {};
     try {
       for (const partitions of [1, 2, 4]) {
         const s = spec(`req${partitions}p`, partitions);
@@ -268,8 +301,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         const counted = proxy.counts();
         sourceRequests[partitions] = counted.total / partitionedDocs;
         sourceRequestKinds[partitions] = counted.byKind;
+        sourceBytes[partitions] = counted.bytes / partitionedDocs;
         progress(
-          `  ${counted.total} requests for ${partitionedDocs} changes (${JSON.stringify(counted.byKind)}): ${(counted.total / partitionedDocs).toFixed(4)} per change`,
+          `  ${counted.total} requests for ${partitionedDocs} changes (${JSON.stringify(counted.byKind)}): ${(counted.total / partitionedDocs).toFixed(4)} per change, ${Math.round(counted.bytes / partitionedDocs)} bytes per change`,
         );
         await stopPillow(client, s, progress);
         await stopWorkers(list);
@@ -343,13 +377,34 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       catchup_source_requests_per_change_2_partitions: round(sourceRequests[2], 4),
       catchup_source_requests_per_change_4_partitions: round(sourceRequests[4], 4),
       catchup_source_requests_by_kind: sourceRequestKinds,
+      catchup_source_bytes_per_change_1_partition: round(sourceBytes[1]),
+      catchup_source_bytes_per_change_2_partitions: round(sourceBytes[2]),
+      catchup_source_bytes_per_change_4_partitions: round(sourceBytes[4]),
       partitions: part2.partitions,
       catchup_1_worker_docs_per_s: round(one.docsPerSecond),
       catchup_2_workers_docs_per_s: round(two.docsPerSecond),
       partition_processed: two.processedPerPartition,
+      cpu_bound_docs: cpu.docs,
+      cpu_bound_ms_per_doc: cpu.msPerDoc,
+      cpu_bound_rounds_per_doc: cpu.roundsPerDoc,
+      cpu_bound_2_partitions_1_worker_docs_per_s: round(cpuBase.docsPerSecond),
+      cpu_bound_2_partitions_2_workers_docs_per_s: round(cpuTwo.docsPerSecond),
+      cpu_bound_4_partitions_2_workers_docs_per_s: round(cpuFour.docsPerSecond),
+      cpu_bound_2_workers_vs_1_worker_2_partitions: round(cpuTwo.docsPerSecond / cpuBase.docsPerSecond, 2),
+      cpu_bound_2_workers_vs_1_worker_4_partitions: round(cpuFour.docsPerSecond / cpuBase.docsPerSecond, 2),
+      cpu_bound_samples: perSetup((x) => round(x.docsPerSecond)),
+      cpu_bound_worker_cores: perSetup((x) => (x.workerCores === null ? null : round(x.workerCores, 2))),
+      cpu_bound_machine_busy_cores: perSetup((x) =>
+        x.machineBusyCores === null ? null : round(x.machineBusyCores, 2),
+      ),
+      cpu_bound_colocated_share: perSetup((x) => (x.colocatedShare === null ? null : round(x.colocatedShare, 2))),
+      cpu_bound_partition_processed: perSetup((x) => x.processedPerPartition)['4p2w']?.[0] ?? [],
       ...(searchResult ? { search: searchResult } : {}),
       total_seconds: round((performance.now() - began) / 1000),
     };
+    progress(
+      `partitions: CPU-bound pillow (${cpu.msPerDoc} ms/doc): 2 partitions on 1 worker ${figures.cpu_bound_2_partitions_1_worker_docs_per_s} docs/s; on 2 workers, 2 partitions ${figures.cpu_bound_2_partitions_2_workers_docs_per_s} docs/s (${figures.cpu_bound_2_workers_vs_1_worker_2_partitions}×), 4 partitions ${figures.cpu_bound_4_partitions_2_workers_docs_per_s} docs/s (${figures.cpu_bound_2_workers_vs_1_worker_4_partitions}×)`,
+    );
     progress(
       `cost: catch-up ${figures.history_events_per_10k} history events and ${figures.catchup_actions_per_10k} actions per 10,000 changes, ${figures.catchup_source_requests_per_change_1_partition} / ${figures.catchup_source_requests_per_change_2_partitions} / ${figures.catchup_source_requests_per_change_4_partitions} source requests per change (1 / 2 / 4 partitions)`,
     );

@@ -41,6 +41,14 @@ describe('pillowtop bench --quick', () => {
       'catchup_source_requests_per_change_1_partition',
       'catchup_source_requests_per_change_2_partitions',
       'catchup_source_requests_per_change_4_partitions',
+      // partitions that add throughput: a CPU-bound pillow on 1 and 2 workers
+      'cpu_bound_ms_per_doc',
+      'cpu_bound_rounds_per_doc',
+      'cpu_bound_2_partitions_1_worker_docs_per_s',
+      'cpu_bound_2_partitions_2_workers_docs_per_s',
+      'cpu_bound_4_partitions_2_workers_docs_per_s',
+      'cpu_bound_2_workers_vs_1_worker_2_partitions',
+      'cpu_bound_2_workers_vs_1_worker_4_partitions',
     ] as const) {
       const value = result[key];
       assert.ok(
@@ -91,6 +99,23 @@ describe('pillowtop bench --quick', () => {
       result.docs + result.follow_slow_docs + result.follow_docs,
       'the partitions processed each doc exactly once',
     );
+    // from pouchdb-server (the bench's source) partitions read the bodies with the feed, which holds
+    // them at no extra cost there; from CouchDB they fetch their own in bulk (test/partitions.test.ts)
+    assert.equal(
+      result.catchup_source_requests_by_kind['2']?._all_docs,
+      undefined,
+      'no bulk reads from pouchdb-server',
+    );
+    assert.equal(result.catchup_source_requests_by_kind['1']?._all_docs, undefined, 'one partition reads with docs');
+    assert.equal(
+      result.cpu_bound_partition_processed.reduce((a, b) => a + b, 0),
+      result.cpu_bound_docs,
+      'the CPU-bound partitions processed each doc exactly once',
+    );
+    assert.deepEqual(Object.keys(result.cpu_bound_samples).sort(), ['2p1w', '2p2w', '4p2w']);
+    const ratio2 =
+      result.cpu_bound_2_partitions_2_workers_docs_per_s / result.cpu_bound_2_partitions_1_worker_docs_per_s;
+    assert.ok(Math.abs(ratio2 - result.cpu_bound_2_workers_vs_1_worker_2_partitions) < 0.01);
     if (process.platform === 'linux') assert.ok((result.worker_peak_rss_mb ?? 0) > 50, 'worker RSS was sampled');
   });
 });

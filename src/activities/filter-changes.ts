@@ -30,8 +30,7 @@ export function filterChanges(pillow: ResolvedPillow, changes: Change[], partiti
   const kept: Change[] = [];
   const filteredOut = new Set<string>();
   for (const change of changes) {
-    if (partition !== undefined && pillow.partitions > 1 && partitionOf(change.id, pillow.partitions) !== partition)
-      continue;
+    if (!isOwnDoc(pillow, change.id, partition)) continue;
     if (!includeDesignDocs && change.id.startsWith('_design/')) continue;
     if (change.deleted) {
       kept.push(change);
@@ -54,6 +53,20 @@ export function filterChanges(pillow: ResolvedPillow, changes: Change[], partiti
     }
   }
   return { kept, failed, filteredOut };
+}
+
+/** Whether the doc is this partition's (every doc is an unpartitioned pillow's). */
+export function isOwnDoc(pillow: ResolvedPillow, docId: string, partition: number | undefined): boolean {
+  return partition === undefined || pillow.partitions <= 1 || partitionOf(docId, pillow.partitions) === partition;
+}
+
+/**
+ * Whether `filterChanges` needs the change's body: a live change of this partition's that is not a
+ * design doc it drops anyway. A partition reads the feed without bodies and fetches these alone.
+ */
+export function needsBody(pillow: ResolvedPillow, change: Change, partition: number | undefined): boolean {
+  if (change.deleted || !isOwnDoc(pillow, change.id, partition)) return false;
+  return pillow.filter.includeDesignDocs === true || !change.id.startsWith('_design/');
 }
 
 function passes(doc: Doc | undefined, types: Set<string> | null, predicate?: (doc: Doc) => boolean): boolean {

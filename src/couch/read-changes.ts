@@ -19,6 +19,11 @@ export interface ReadChangesOptions {
   onWait?: () => void;
   /** Bound on a plain read (no long poll); a source that takes longer is failing. @default 30000 */
   readTimeoutMs?: number;
+  /**
+   * Ask for the doc bodies (`include_docs`). A partition leaves them out and fetches only its own
+   * docs (read-own-changes.ts): with bodies every partition would pay for the whole feed. @default true
+   */
+  includeDocs?: boolean;
 }
 
 export interface ChangesPage {
@@ -44,7 +49,7 @@ const CLIENT_MARGIN_MS = 5000;
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 
 /**
- * Reads one page of `_changes` with docs. When nothing is new it long-polls up to `longPollMs`
+ * Reads one page of `_changes`, with docs unless `includeDocs` is false. When nothing is new it long-polls up to `longPollMs`
  * and returns an empty page at the same checkpoint.
  */
 export async function readChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
@@ -89,9 +94,9 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
   const qs: Record<string, string | number | boolean> = {
     since,
     limit,
-    include_docs: true,
     feed: longPoll ? 'longpoll' : 'normal',
   };
+  if (opts.includeDocs !== false) qs.include_docs = true;
   if (longPoll) qs.timeout = opts.longPollMs;
   // CouchDB 2+ computes only every Nth seq, a large saving on sharded databases; the others come back null
   if (server.kind === 'couchdb' && limit > 1) qs.seq_interval = limit;

@@ -19,6 +19,8 @@ export interface Couch3Proxy {
   rewindBy(by: number): void;
   /** While true, `_changes` requests are accepted and never answered (a hung CouchDB). */
   hangChanges(hang: boolean): void;
+  /** Runs `hook` once, when the next `POST …/_all_docs` arrives and before it is answered (a write racing a bulk read). */
+  beforeNextAllDocs(hook: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
   const sinceSeen: string[] = [];
   let shift = 0;
   let hang = false;
+  let allDocsHook: (() => Promise<void>) | null = null;
 
   const token = (n: number): string => {
     const t = `${n}-g1AAAA${createHash('sha256').update(`seq:${n}`).digest('base64url').slice(0, 40)}`;
@@ -112,9 +115,16 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
         });
       }
 
+      if (allDocsHook && req.method === 'POST' && /\/_all_docs$/.test(url.pathname)) {
+        const hook = allDocsHook;
+        allDocsHook = null;
+        await hook();
+      }
       const dbInfo = /^\/([^/_][^/]*)\/?$/.exec(url.pathname);
       const upstreamRes = await forward(`${url.pathname}${url.search}`, req.method ?? 'GET', body, {
         'content-type': req.headers['content-type'] ?? 'application/json',
+        // CouchDB (and pouchdb-server) answer text/plain to a client that does not accept JSON
+        accept: req.headers.accept ?? 'application/json',
       });
       const text = await upstreamRes.text();
       if (dbInfo && req.method === 'GET' && upstreamRes.ok) {
@@ -142,6 +152,9 @@ export async function startCouch3Proxy(upstream: string): Promise<Couch3Proxy> {
     },
     hangChanges: (h) => {
       hang = h;
+    },
+    beforeNextAllDocs: (hook) => {
+      allDocsHook = hook;
     },
     close: () =>
       new Promise((resolve) => {

@@ -9,6 +9,7 @@ import type { Seq } from '../../types';
 import { lookupPillow, notOnThisWorker } from '../lookup-pillow';
 import { ensurePillowSetup } from '../setup-pillow';
 import { estimatePending } from './estimate-pending';
+import { readOwnChanges } from './read-own-changes';
 
 /** What every step of a page works with: the pillow, where its feed is, and how to read it. */
 export interface PageContext {
@@ -43,16 +44,21 @@ export async function pageContext(deps: ActivityDeps, input: SliceInput, ctx: Co
   await ensurePillowSetup(deps.pool, pillow, deps.log);
   const server = await couchServer(pillow.source.url);
   const readTimeoutMs = pillow.readTimeoutSeconds * 1000;
+  const layout = partitions === pillow.partitions ? pillow : { ...pillow, partitions };
+  // a partition reads the feed without bodies and fetches only its own docs' (read-own-changes.ts),
+  // except from pouchdb-server: its feed holds the bodies in the by-seq store, so reading them with
+  // the feed costs nothing more and a bulk read on top would cost a request per page
+  const ownDocsOnly = partitions > 1 && server.kind !== 'pouchdb-server' ? input.partition : undefined;
   return {
     deps,
     ctx,
     pillow,
-    layout: partitions === pillow.partitions ? pillow : { ...pillow, partitions },
+    layout,
     partition: input.partition,
     key,
     server,
-    read: (since, longPollMs) =>
-      readChanges({
+    read: (since, longPollMs) => {
+      const opts = {
         server,
         db: pillow.source.db,
         since,
@@ -61,7 +67,9 @@ export async function pageContext(deps: ActivityDeps, input: SliceInput, ctx: Co
         couchFilter: pillow.filter.couchFilter,
         signal: ctx.cancellationSignal,
         readTimeoutMs,
-      }),
+      };
+      return ownDocsOnly === undefined ? readChanges(opts) : readOwnChanges(layout, ownDocsOnly, opts);
+    },
     sourceAhead: (at, catchingUp = false) => estimatePending(server, pillow.source.db, at, catchingUp, readTimeoutMs),
   };
 }
