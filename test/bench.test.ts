@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createDatabase } from '../src/dev/postgres-server';
 import { testEnv } from './helpers/harness';
 import type { BenchResult } from '../bench/bench-result';
+import type { MemoryBenchResult } from '../bench/memory-run';
 
 const run = promisify(execFile);
 
@@ -99,5 +100,54 @@ describe('pillowtop bench --quick', () => {
       'the partitions processed each doc exactly once',
     );
     if (process.platform === 'linux') assert.ok((result.worker_peak_rss_mb ?? 0) > 50, 'worker RSS was sampled');
+  });
+});
+
+// `pillowtop bench --memory --quick`: the memory run keeps working and reports its figures and curve
+describe('pillowtop bench --memory --quick', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>>;
+  let result: MemoryBenchResult;
+
+  before(async () => {
+    database = await createDatabase(testEnv('PILLOWTOP_TEST_DATABASE_URL'), 'pt_bench_memory');
+    const root = path.resolve(__dirname, '..');
+    const out = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'bench', '--memory', '--quick', '--follow-seconds', '6'],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: testEnv('PILLOWTOP_TEST_TEMPORAL_ADDRESS'),
+          COUCH_URL: testEnv('PILLOWTOP_TEST_COUCH_URL'),
+          DATABASE_URL: database.url,
+        },
+        timeout: 600_000,
+        maxBuffer: 10 * 1024 * 1024,
+      },
+    );
+    const lines = out.stdout.trim().split('\n');
+    result = JSON.parse(lines[lines.length - 1]) as MemoryBenchResult;
+  });
+  after(() => database?.drop());
+
+  test('catches up, follows, and reports the worker memory of both phases on its last line', () => {
+    assert.equal(result.memory_run, true);
+    assert.equal(result.memory_catchup_docs, 2000);
+    assert.ok(result.memory_catchup_docs_per_s > 0);
+    assert.ok(result.memory_follow_docs > 0);
+    assert.equal(result.memory_follow_missing, 0, 'every doc written while following showed up');
+    assert.ok(result.memory_samples.some((s) => s.phase === 'catch-up'));
+    assert.ok(result.memory_samples.some((s) => s.phase === 'follow'));
+    assert.ok(typeof result.targets.memory_rss_under_250mb === 'boolean');
+    if (process.platform === 'linux') {
+      assert.ok((result.memory_catchup_peak_rss_mb ?? 0) > 50, 'worker RSS was sampled while catching up');
+      assert.ok((result.memory_follow_peak_rss_mb ?? 0) > 50, 'and while following');
+      assert.ok(result.memory_follow_rss_growth_mb !== null);
+      assert.ok(
+        result.memory_samples.some((s) => s.heapUsed !== null),
+        'the worker reported its heap',
+      );
+    }
   });
 });
