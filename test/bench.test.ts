@@ -76,6 +76,8 @@ describe('pillowtop bench --quick', () => {
     assert.equal(result.quick, true);
     assert.equal(result.docs, 2000);
     assert.ok(typeof result.targets === 'object' && 'catchup_vs_raw_ge_1' in result.targets);
+    assert.equal(result.catchup_vs_source_per_round.length, 1, 'one ratio per round');
+    assert.ok(result.catchup_vs_source_per_round[0] > 0 && result.catchup_vs_raw_per_round[0] > 0);
   });
 
   test('the figures are consistent with each other', () => {
