@@ -22,7 +22,8 @@ export interface ReadPage {
  * Reads the page at `since`: the one read ahead by the page before, else from the feed (long-polling
  * while caught up). An empty page is checked: a database behind the checkpoint is read again from 0,
  * a source stuck at the checkpoint is a failure. A full page has the pages after it read ahead while it
- * is written (prefetch.ts). A failed read is retried by Temporal; the position metric still moves if the db info says how.
+ * is written (prefetch.ts). A failed read is retried by Temporal; the position metric still moves if
+ * the db info says how.
  */
 export async function readPage(at: PageContext, since: Seq, longPoll: boolean): Promise<ReadPage> {
   const { pillow, server, ctx } = at;
