@@ -22,8 +22,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
 # two malloc arenas: the worker's native threads (Temporal core, libuv) otherwise fragment tens of MB (BENCHMARKS.md)
+# semi-spaces of 4 MB: a small young generation in the worker's main V8 isolate (src/worker/worker-memory.ts)
 # metrics on 0.0.0.0 inside the container: reachable on the container network, published only if asked
-ENV NODE_ENV=production PILLOWTOP_METRICS_PORT=9464 PILLOWTOP_METRICS_HOST=0.0.0.0 MALLOC_ARENA_MAX=2
+ENV NODE_ENV=production PILLOWTOP_METRICS_PORT=9464 PILLOWTOP_METRICS_HOST=0.0.0.0 MALLOC_ARENA_MAX=2 \
+    NODE_OPTIONS=--max-semi-space-size=4
 EXPOSE 9464
 USER node
 ENTRYPOINT ["node", "bin/pillowtop"]

@@ -38,10 +38,22 @@ async function main() {
     workflowBundle: { code: readFileSync(config.bundlePath, 'utf8') },
   });
   process.stdout.write('ready\n');
+  // the memory run (`--memory`) asks for the split of the process's memory: heap, external, RSS
+  const every = Number(process.env.PILLOWTOP_BENCH_MEMORY_MS ?? 0);
+  const report = every > 0 ? setInterval(() => reportMemory(), every).unref() : undefined;
   process.once('SIGTERM', () => void running.stop());
   process.once('SIGINT', () => void running.stop());
   await running.done;
+  clearInterval(report);
   await pool.end();
+}
+
+/** One line on stdout, `memory {…}`: what `process.memoryUsage()` says, in bytes. */
+function reportMemory(): void {
+  const m = process.memoryUsage();
+  process.stdout.write(
+    `memory ${JSON.stringify({ rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`,
+  );
 }
 
 main().catch((err) => {

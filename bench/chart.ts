@@ -1,4 +1,5 @@
 import type { BenchResult } from './bench-result';
+import { MEMORY_TARGET_MB, type MemoryBenchResult } from './memory-run';
 
 interface Bar {
   label: string;
@@ -78,6 +79,82 @@ export function renderChart(r: BenchResult): string {
       (line, i) =>
         `<text x="20" y="${PANEL_HEIGHT * 2 + 45 + i * 20}" font-size="12" fill="#444">${escape(line)}</text>`,
     ),
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The memory run (`--memory`) as an SVG: the worker's RSS, and its main thread's V8 heap in use,
+ * over the whole run, with the end of the catch-up and the 250 MB target marked.
+ */
+export function renderMemoryChart(r: MemoryBenchResult): string {
+  const height = 420;
+  const top = 50;
+  const bottom = height - 90;
+  const left = 70;
+  const right = WIDTH - 30;
+  const samples = r.memory_samples;
+  const maxS = Math.max(1, ...samples.map((x) => x.s));
+  const maxMb = Math.max(MEMORY_TARGET_MB, ...samples.map((x) => x.rss)) * 1.1;
+  const x = (s: number) => left + (s / maxS) * (right - left);
+  const y = (mb: number) => bottom - (mb / maxMb) * (bottom - top);
+  const line = (values: [number, number | null][], color: string) => {
+    const points = values.filter((v): v is [number, number] => v[1] !== null);
+    return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map(([s, mb]) => `${x(s).toFixed(1)},${y(mb).toFixed(1)}`).join(' ')}"/>`;
+  };
+  const parts: string[] = [
+    `<text x="20" y="28" font-size="16" font-weight="bold">${escape(`Worker memory: catch up ${r.memory_catchup_docs.toLocaleString('en-US')} docs, then follow ${r.memory_follow_rate} docs/s for ${Math.round(r.memory_follow_seconds / 60)} min (MB)`)}</text>`,
+    `<line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#888"/>`,
+    `<line x1="${left}" x2="${left}" y1="${top}" y2="${bottom}" stroke="#888"/>`,
+  ];
+  for (let mb = 0; mb <= maxMb; mb += 50)
+    parts.push(
+      `<text x="${left - 8}" y="${y(mb) + 4}" font-size="11" text-anchor="end">${mb}</text>`,
+      `<line x1="${left}" x2="${right}" y1="${y(mb)}" y2="${y(mb)}" stroke="#eee"/>`,
+    );
+  const minuteStep = maxS > 1200 ? 5 : 1;
+  for (let m = 0; m * 60 <= maxS; m += minuteStep)
+    parts.push(`<text x="${x(m * 60)}" y="${bottom + 16}" font-size="11" text-anchor="middle">${m} min</text>`);
+  const followStart = samples.find((s) => s.phase === 'follow')?.s;
+  if (followStart !== undefined)
+    parts.push(
+      `<line x1="${x(followStart)}" x2="${x(followStart)}" y1="${top}" y2="${bottom}" stroke="#555" stroke-dasharray="3,3"/>`,
+      `<text x="${x(followStart) + 4}" y="${top + 12}" font-size="11" fill="#555">caught up: following</text>`,
+    );
+  parts.push(
+    `<line x1="${left}" x2="${right}" y1="${y(MEMORY_TARGET_MB)}" y2="${y(MEMORY_TARGET_MB)}" stroke="#c0392b" stroke-dasharray="5,4"/>`,
+    `<text x="${right}" y="${y(MEMORY_TARGET_MB) - 4}" font-size="11" fill="#c0392b" text-anchor="end">target ${MEMORY_TARGET_MB} MB</text>`,
+    line(
+      samples.map((s) => [s.s, s.rss]),
+      '#2980b9',
+    ),
+    line(
+      samples.map((s) => [s.s, s.heapUsed]),
+      '#27ae60',
+    ),
+    line(
+      samples.map((s) => [s.s, s.external]),
+      '#e67e22',
+    ),
+  );
+  const legend: [string, string][] = [
+    ['#2980b9', 'RSS'],
+    ['#27ae60', 'V8 heap used (main thread)'],
+    ['#e67e22', 'external (Buffers, native)'],
+  ];
+  legend.forEach(([color, label], i) =>
+    parts.push(
+      `<rect x="${left + i * 230}" y="${bottom + 30}" width="14" height="4" fill="${color}"/>`,
+      `<text x="${left + i * 230 + 20}" y="${bottom + 36}" font-size="12">${escape(label)}</text>`,
+    ),
+  );
+  const footer = `peak RSS ${r.memory_catchup_peak_rss_mb ?? '?'} MB catching up (${r.memory_catchup_docs_per_s.toLocaleString('en-US')} docs/s), ${r.memory_follow_peak_rss_mb ?? '?'} MB following; growth after the first minute ${r.memory_follow_rss_growth_mb ?? '?'} MB · ${r.machine.cpus} × ${r.machine.cpu_model}, node ${r.machine.node}`;
+  parts.push(`<text x="20" y="${height - 16}" font-size="12" fill="#444">${escape(footer)}</text>`);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    ...parts,
     '</svg>',
     '',
   ].join('\n');

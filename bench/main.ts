@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { CliError, oneLine } from '../src/cli/cli-error';
 import { runBench } from './run-bench';
-import { renderChart } from './chart';
+import { renderChart, renderMemoryChart } from './chart';
+import { runMemoryBench } from './memory-run';
 
 interface BenchCliOptions {
   docs?: string;
@@ -21,6 +22,7 @@ interface BenchCliOptions {
   search?: boolean;
   cpuDocs?: string;
   cpuMs?: string;
+  memory?: boolean;
 }
 
 export const BENCH_DESCRIPTION =
@@ -30,10 +32,16 @@ export const BENCH_DESCRIPTION =
 export function benchCommand(name: string): Command {
   return new Command(name)
     .description(BENCH_DESCRIPTION)
-    .option('--docs <n>', 'case docs to load and catch up (default 50000; --quick: 2000)')
-    .option('--rate <n>', 'docs per second written while measuring follow latency (default 500; --quick: 100)')
+    .option('--docs <n>', 'case docs to load and catch up (default 50000; --memory: 500000; --quick: 2000)')
+    .option(
+      '--rate <n>',
+      'docs per second written while measuring follow latency (default 500; --memory: 50; --quick: 100, with --memory 10)',
+    )
     .option('--slow-rate <n>', 'docs per second of the slow following phase, before the one at --rate (default 5)')
-    .option('--follow-seconds <n>', 'how long each following phase writes (default 60; --quick: 4)')
+    .option(
+      '--follow-seconds <n>',
+      'how long each following phase writes (default 60; --memory: 600; --quick: 4, with --memory 20)',
+    )
     .option(
       '--repeat <n>',
       'rounds of source limit, raw loop and catch-up; each figure is the best (default 3; --quick: 1)',
@@ -48,6 +56,10 @@ export function benchCommand(name: string): Command {
       '--search',
       'also measure the search processor against a raw _bulk loop on OpenSearch (OPENSEARCH_URL, else a node of its own: needs Java 17+)',
     )
+    .option(
+      '--memory',
+      'instead: the memory run, a fresh worker catches up --docs then follows at --rate for --follow-seconds, its RSS sampled throughout (the chart draws the curve)',
+    )
     .option('--json <file>', 'also write the JSON figures to this file')
     .option('--chart <file>', 'also draw the figures as an SVG chart into this file')
     .addHelpText(
@@ -59,6 +71,20 @@ node unless OPENSEARCH_URL says where one is. Progress goes to stderr.`,
     )
     .action(async (opts: BenchCliOptions) => {
       const quick = opts.quick === true;
+      if (opts.memory === true || process.env.npm_config_memory === 'true') {
+        const memory = await runMemoryBench({
+          docs: whole(opts.docs, quick ? 2000 : 500_000, '--docs', 1),
+          rate: whole(opts.rate, quick ? 10 : 50, '--rate', 1),
+          followSeconds: whole(opts.followSeconds, quick ? 20 : 600, '--follow-seconds', 1),
+          quick,
+          env: process.env,
+          progress: (line) => process.stderr.write(`bench: ${line}\n`),
+        });
+        if (opts.json) writeFileSync(opts.json, JSON.stringify(memory, null, 2) + '\n');
+        if (opts.chart) writeFileSync(opts.chart, renderMemoryChart(memory));
+        process.stdout.write(JSON.stringify(memory) + '\n');
+        return;
+      }
       const docs = whole(opts.docs, quick ? 2000 : 50_000, '--docs', 1);
       const rate = whole(opts.rate, quick ? 100 : 500, '--rate', 1);
       const slowRate = whole(opts.slowRate, 5, '--slow-rate', 1);

@@ -367,6 +367,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       source_limit_samples: sources.map((x) => round(x.docsPerSecond)),
       raw_loop_samples: raws.map((x) => round(x.docsPerSecond)),
       catchup_samples: catchups.map((x) => round(x.docsPerSecond)),
+      catchup_vs_source_per_round: catchups.map((x, i) => round(x.docsPerSecond / sources[i].docsPerSecond, 2)),
+      catchup_vs_raw_per_round: catchups.map((x, i) => round(x.docsPerSecond / raws[i].docsPerSecond, 2)),
       history_events: catchup.historyEvents,
       history_events_per_10k: round((catchup.historyEvents / opts.docs) * 10_000, 1),
       catchup_actions: catchup.cost.actions,

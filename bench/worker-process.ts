@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchWorkerConfig } from './bench-worker';
+import { WORKER_NODE_OPTIONS } from '../src/worker/worker-memory';
 
 export interface WorkerProcess {
   pid: number;
@@ -10,7 +11,18 @@ export interface WorkerProcess {
   resetPeak(): void;
   /** CPU time (user + system, seconds) the process has used so far; null where /proc is missing. */
   cpuSeconds(): number | null;
+  /** The worker's latest own report of its memory (with `memoryReportMs` only), in bytes. */
+  memory(): WorkerMemory | null;
   stop(): Promise<void>;
+}
+
+/** `process.memoryUsage()` of the worker: the V8 heap of its main thread, memory held outside it, RSS. */
+export interface WorkerMemory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
 }
 
 const SAMPLE_MS = 100;
@@ -42,12 +54,15 @@ export function cpuSeconds(pid: number): number | null {
 }
 
 /**
- * Starts a bench worker as a child process the way `bin/pillowtop` runs (tsx/cjs), waits for its
+ * Starts a bench worker as a child process the way `bin/pillowtop` runs (tsx/cjs, with the Node
+ * options of the Docker image), waits for its
  * `ready`, and samples its RSS. `PILLOWTOP_BENCH_CPU_PROF=<dir>` writes V8 CPU profiles of it there.
  */
 export async function startWorkerProcess(
   config: BenchWorkerConfig,
   logFile?: (line: string) => void,
+  /** Have the worker report `process.memoryUsage()` this often (the memory run). */
+  memoryReportMs?: number,
 ): Promise<WorkerProcess> {
   const entry = path.join(__dirname, 'bench-worker.ts');
   const child: ChildProcess = spawn(
@@ -56,6 +71,8 @@ export async function startWorkerProcess(
       ...(process.env.PILLOWTOP_BENCH_CPU_PROF
         ? ['--cpu-prof', '--cpu-prof-dir', process.env.PILLOWTOP_BENCH_CPU_PROF]
         : []),
+      // the Node options the worker is deployed with (the Docker image sets them in NODE_OPTIONS)
+      ...WORKER_NODE_OPTIONS,
       '--require',
       'tsx/cjs',
       entry,
@@ -67,6 +84,7 @@ export async function startWorkerProcess(
         ...process.env,
         PILLOWTOP_BENCH_WORKER: JSON.stringify(config),
         PILLOWTOP_LOG_LEVEL: 'warn',
+        ...(memoryReportMs ? { PILLOWTOP_BENCH_MEMORY_MS: String(memoryReportMs) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -79,11 +97,17 @@ export async function startWorkerProcess(
     logFile?.(d.toString());
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let memory: WorkerMemory | null = null;
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('ready\n')) resolve();
+      const lines = out.split('\n');
+      out = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === 'ready') resolve();
+        else if (line.startsWith('memory ')) memory = JSON.parse(line.slice('memory '.length)) as WorkerMemory;
+      }
     });
     void exited.then(() => reject(new Error(`bench worker exited while starting: ${stderr.trim().split('\n').pop()}`)));
   });
@@ -98,6 +122,7 @@ export async function startWorkerProcess(
     pid: child.pid!,
     peakRssMb: () => (sample(), peak),
     cpuSeconds: () => cpuSeconds(child.pid!),
+    memory: () => memory,
     resetPeak: () => {
       peak = null;
       sample();

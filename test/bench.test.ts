@@ -4,6 +4,7 @@ import { createDatabase } from '../src/dev/postgres-server';
 import { testEnv } from './helpers/harness';
 import { runBenchJson } from './helpers/bench-json';
 import type { BenchResult } from '../bench/bench-result';
+import type { MemoryBenchResult } from '../bench/memory-run';
 
 // `pillowtop bench --quick` as users run it, against the test servers: it must keep working and
 // report every figure. No timing thresholds here: speed is what the full bench is for.
@@ -76,6 +77,8 @@ describe('pillowtop bench --quick', () => {
     assert.equal(result.quick, true);
     assert.equal(result.docs, 2000);
     assert.ok(typeof result.targets === 'object' && 'catchup_vs_raw_ge_1' in result.targets);
+    assert.equal(result.catchup_vs_source_per_round.length, 1, 'one ratio per round');
+    assert.ok(result.catchup_vs_source_per_round[0] > 0 && result.catchup_vs_raw_per_round[0] > 0);
   });
 
   test('the figures are consistent with each other', () => {
@@ -117,5 +120,39 @@ describe('pillowtop bench --quick', () => {
       result.cpu_bound_2_partitions_2_workers_docs_per_s / result.cpu_bound_2_partitions_1_worker_docs_per_s;
     assert.ok(Math.abs(ratio2 - result.cpu_bound_2_workers_vs_1_worker_2_partitions) < 0.01);
     if (process.platform === 'linux') assert.ok((result.worker_peak_rss_mb ?? 0) > 50, 'worker RSS was sampled');
+  });
+});
+
+// `pillowtop bench --memory --quick`: the memory run keeps working and reports its figures and curve
+describe('pillowtop bench --memory --quick', () => {
+  let database: Awaited<ReturnType<typeof createDatabase>>;
+  let result: MemoryBenchResult;
+
+  before(async () => {
+    database = await createDatabase(testEnv('PILLOWTOP_TEST_DATABASE_URL'), 'pt_bench_memory');
+    ({ result } = await runBenchJson<MemoryBenchResult>(['--memory', '--quick', '--follow-seconds', '6'], {
+      DATABASE_URL: database.url,
+    }));
+  });
+  after(() => database?.drop());
+
+  test('catches up, follows, and reports the worker memory of both phases on its last line', () => {
+    assert.equal(result.memory_run, true);
+    assert.equal(result.memory_catchup_docs, 2000);
+    assert.ok(result.memory_catchup_docs_per_s > 0);
+    assert.ok(result.memory_follow_docs > 0);
+    assert.equal(result.memory_follow_missing, 0, 'every doc written while following showed up');
+    assert.ok(result.memory_samples.some((s) => s.phase === 'catch-up'));
+    assert.ok(result.memory_samples.some((s) => s.phase === 'follow'));
+    assert.ok(typeof result.targets.memory_rss_under_250mb === 'boolean');
+    if (process.platform === 'linux') {
+      assert.ok((result.memory_catchup_peak_rss_mb ?? 0) > 50, 'worker RSS was sampled while catching up');
+      assert.ok((result.memory_follow_peak_rss_mb ?? 0) > 50, 'and while following');
+      assert.ok(result.memory_follow_rss_growth_mb !== null);
+      assert.ok(
+        result.memory_samples.some((s) => s.heapUsed !== null),
+        'the worker reported its heap',
+      );
+    }
   });
 });

@@ -13,6 +13,7 @@ import { missingSearchAttributes } from '../temporal/search-attributes-setup';
 import type { Logger } from '../types';
 import { pillowtopDataConverter } from '../codec/data-converter';
 import { workerDeploymentOptions, type WorkerVersion } from './worker-versioning';
+import { applyWorkerHeapSettings } from './worker-memory';
 
 export interface StartWorkerOptions {
   pillows: PillowDefinition[];
@@ -47,6 +48,9 @@ export interface RunningWorker {
 /** Connects to Temporal and starts polling the pillowtop task queue. */
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? createLogger({ component: 'worker' });
+  // a flat RSS: V8 collects before its heap is several times the live size, and the workflow thread
+  // created below gets a small young generation (worker-memory.ts); before anything is connected
+  applyWorkerHeapSettings(opts.env ?? process.env);
   const clientConnection = await Connection.connect(clientConnectionOptions(opts.temporal));
   const native = await NativeConnection.connect(clientConnectionOptions(opts.temporal)).catch(async (err) => {
     await clientConnection.close();

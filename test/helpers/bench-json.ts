@@ -11,10 +11,10 @@ const run = promisify(execFile);
  * `pillowtop bench <args>` with the test Temporal and CouchDB servers and `env` on top (DATABASE_URL
  * at least): its progress (stderr) and the JSON object on its last stdout line.
  */
-export async function runBenchJson(
+export async function runBenchJson<T = BenchResult>(
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ result: BenchResult; stderr: string }> {
+): Promise<{ result: T; stderr: string }> {
   const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'bench', ...args], {
     cwd: ROOT,
     env: {
@@ -27,5 +27,5 @@ export async function runBenchJson(
     maxBuffer: 10 * 1024 * 1024,
   });
   const lines = out.stdout.trim().split('\n');
-  return { result: JSON.parse(lines[lines.length - 1]) as BenchResult, stderr: out.stderr };
+  return { result: JSON.parse(lines[lines.length - 1]) as T, stderr: out.stderr };
 }

@@ -6,7 +6,7 @@ import { redactUrl } from '../../couch/redact-url';
 import { errorText } from '../../processors/doc-error';
 import type { Seq } from '../../types';
 import { shortSeq } from '../../checkpoint/seq';
-import { startPrefetch, takePrefetch } from '../prefetch';
+import { readAhead, takePrefetch } from '../prefetch';
 import { throwIfCancelled } from './cancelled';
 import type { PageContext } from './page-context';
 
@@ -20,9 +20,10 @@ export interface ReadPage {
 
 /**
  * Reads the page at `since`: the one read ahead by the page before, else from the feed (long-polling
- * up to `waitMs` while nothing is new). An empty page is checked: a database behind the checkpoint is read again from 0,
- * a source stuck at the checkpoint is a failure. A full page has its next page read ahead while it is
- * written. A failed read is retried by Temporal; the position metric still moves if the db info says how.
+ * up to `waitMs` while nothing is new). An empty page is checked: a database behind the checkpoint is
+ * read again from 0, a source stuck at the checkpoint is a failure. A full page has the pages after it
+ * read ahead while it is written (prefetch.ts). A failed read is retried by Temporal; the position
+ * metric still moves if the db info says how.
  */
 export async function readPage(at: PageContext, since: Seq, waitMs: number): Promise<ReadPage> {
   const { pillow, server, ctx } = at;
@@ -30,9 +31,9 @@ export async function readPage(at: PageContext, since: Seq, waitMs: number): Pro
   let page: ChangesPage;
   let dbBehind = false;
   try {
-    page =
-      (await takePrefetch(at.key, since)) ??
-      (await at.read(since, Math.round(Math.min(pillow.longPollSeconds * 1000, waitMs))));
+    const direct = () => at.read(since, Math.round(Math.min(pillow.longPollSeconds * 1000, waitMs)));
+    // a read ahead that failed (a blip, or the cancel of the slice that started it) is read again here
+    page = await (takePrefetch(at.key, since)?.catch(direct) ?? direct());
     if (page.changes.length === 0 && (await behindCheckpoint(server, db, since, pillow.readTimeoutSeconds * 1000))) {
       at.deps.log.warn(
         'the database is behind the checkpoint (re-created or restored from a backup?): reading it again from 0',
@@ -57,8 +58,14 @@ export async function readPage(at: PageContext, since: Seq, waitMs: number): Pro
     throw ApplicationFailure.retryable(errorText(err), (err as Error).name);
   }
   const full = page.changes.length >= pillow.batchSize;
-  // read the next page while this one is written
-  if (full) startPrefetch(at.key, page.lastSeq, () => at.read(page.lastSeq, 0));
+  // read the next pages while this one is written
+  if (full)
+    readAhead(
+      at.key,
+      page.lastSeq,
+      (next) => at.read(next, 0),
+      (next) => next.changes.length >= pillow.batchSize,
+    );
   return { page, dbBehind, full };
 }
 

@@ -21,7 +21,9 @@ Environment:
   PILLOWTOP_METRICS_HOST  address /metrics listens on (default 127.0.0.1; 0.0.0.0 for a remote Prometheus)
   PILLOWTOP_BUILD_ID      this worker's version; set: it gets work once \`pillowtop deploy set-current\` made
                           that version current (unset: an unversioned worker, sharing every task)
-  PILLOWTOP_DEPLOYMENT_NAME  the Worker Deployment the build id belongs to (default "pillowtop")`,
+  PILLOWTOP_DEPLOYMENT_NAME  the Worker Deployment the build id belongs to (default "pillowtop")
+  PILLOWTOP_HEAP_GROWING_PERCENT  how far the V8 heap grows past its live size between full collections
+                          (default 30; 0: V8's own); NODE_OPTIONS=--max-semi-space-size=4 as the image sets it`,
     )
     .action(async () => {
       await runWorkerFromEnv();
