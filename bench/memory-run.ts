@@ -1,13 +1,8 @@
-import os from 'node:os';
-import path from 'node:path';
-import { writeFileSync } from 'node:fs';
 import nano from 'nano';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { createPool } from '../src/postgres/pool';
-import { clientConnectionOptions, temporalSettings } from '../src/temporal/connection-options';
 import { DEFAULT_BATCH_SIZE } from '../src/config/pillow-definition';
 import { benchServers } from './bench-servers';
+import { benchClient, machineInfo } from './bench-client';
 import { expectedAgeSum, loadDocs } from './bench-docs';
 import { measureCatchup, stopPillow } from './catchup';
 import { measureFollow } from './follow-latency';
@@ -90,24 +85,12 @@ export async function runMemoryBench(opts: MemoryRunOptions): Promise<MemoryBenc
   const servers = await benchServers(opts.env, progress);
   const run = `m${Date.now().toString(36)}`;
   const pool = createPool(servers.databaseUrl, 4);
-  const settings = { ...temporalSettings(opts.env), address: servers.temporalAddress, namespace: servers.namespace };
-  const connection = await Connection.connect(clientConnectionOptions(settings));
-  const client = new Client({ connection, namespace: servers.namespace });
+  const { connection, client, writeBundle } = await benchClient(opts.env, servers);
   const db = `${run}_cases`;
   let worker: WorkerProcess | undefined;
   let sampler: NodeJS.Timeout | undefined;
   try {
-    progress('bundling workflow code…');
-    const bundlePath = path.join(servers.dir, 'workflow-bundle.js');
-    writeFileSync(
-      bundlePath,
-      (
-        await bundleWorkflowCode({
-          workflowsPath: require.resolve('../src/workflows'),
-          logger: new DefaultLogger('WARN'),
-        })
-      ).code,
-    );
+    const bundlePath = await writeBundle(progress);
     progress(`loading ${opts.docs} case docs into CouchDB ${db}…`);
     await nano(servers.couchUrl).db.create(db);
     await loadDocs(servers.couchUrl, db, opts.docs);
@@ -206,13 +189,7 @@ export async function runMemoryBench(opts: MemoryRunOptions): Promise<MemoryBenc
     const figures: Omit<MemoryBenchResult, 'targets'> = {
       memory_run: true,
       quick: opts.quick,
-      machine: {
-        cpus: os.cpus().length,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        memory_gb: round(os.totalmem() / 2 ** 30, 1),
-        node: process.version,
-        platform: `${os.platform()} ${os.release()}`,
-      },
+      machine: machineInfo(),
       batch_size: DEFAULT_BATCH_SIZE,
       memory_catchup_docs: opts.docs,
       memory_catchup_docs_per_s: round(catchup.docsPerSecond),

@@ -1,16 +1,10 @@
-import os from 'node:os';
-import path from 'node:path';
-import { writeFileSync } from 'node:fs';
 import nano from 'nano';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createPool } from '../src/postgres/pool';
 import { quoteIdent } from '../src/postgres/identifiers';
-import { clientConnectionOptions, temporalSettings } from '../src/temporal/connection-options';
-import { pillowtopDataConverter } from '../src/codec/data-converter';
 import { DEFAULT_BATCH_SIZE } from '../src/config/pillow-definition';
 import { benchServers } from './bench-servers';
+import { benchClient, machineInfo } from './bench-client';
 import { expectedAgeSum, loadDocs } from './bench-docs';
 import { rawLoop, sourceLimit, type LoopResult } from './baselines';
 import { measureCatchup, stopPillow, type CatchupResult } from './catchup';
@@ -48,29 +42,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const servers = await benchServers(opts.env, progress);
   const run = `b${Date.now().toString(36)}`;
   const pool = createPool(servers.databaseUrl, 4);
-  const settings = { ...temporalSettings(opts.env), address: servers.temporalAddress, namespace: servers.namespace };
-  const connection = await Connection.connect(clientConnectionOptions(settings));
-  // PILLOWTOP_CODEC_KEY: the bench's client, workflow bundle and workers encode payloads as pillowtop's do
-  const dataConverter = pillowtopDataConverter(settings.codecKeys);
-  const client = new Client({ connection, namespace: servers.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  const { connection, client, writeBundle } = await benchClient(opts.env, servers);
   const db = `${run}_cases`;
   const workers: WorkerProcess[] = [];
   let search: SearchServer | undefined;
   try {
     if (opts.search) search = await searchServer(opts.env, servers.dir, progress);
-    progress('bundling workflow code…');
-    const bundlePath = path.join(servers.dir, 'workflow-bundle.js');
-    writeFileSync(
-      bundlePath,
-      (
-        await bundleWorkflowCode({
-          workflowsPath: require.resolve('../src/workflows'),
-          // what Worker.create adds to a bundle it builds itself (start-worker.ts) with the same converter
-          ...(dataConverter?.failureConverterPath ? { failureConverterPath: dataConverter.failureConverterPath } : {}),
-          logger: new DefaultLogger('WARN'),
-        })
-      ).code,
-    );
+    const bundlePath = await writeBundle(progress);
     const spec = (name: string, partitions: number): BenchPillowSpec => ({
       name: `${run}_${name}`,
       db,
@@ -316,13 +294,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       quick: opts.quick,
       docs: opts.docs,
       batch_size: DEFAULT_BATCH_SIZE,
-      machine: {
-        cpus: os.cpus().length,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        memory_gb: round(os.totalmem() / 2 ** 30, 1),
-        node: process.version,
-        platform: `${os.platform()} ${os.release()}`,
-      },
+      machine: machineInfo(),
       servers: servers.started.length ? `started by the bench: ${servers.started.join(', ')}` : 'given by env',
       load_docs_per_s: round(loadRate),
       source_limit_docs_per_s: round(source.docsPerSecond),
