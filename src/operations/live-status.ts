@@ -10,9 +10,17 @@ const SLICE_ACTIVITIES = new Set(['processSlice', 'processBatch']);
  * workflow's state, which hears of a slice when it returns: a follow slice returns about once a
  * minute, and its heartbeats (one a second) carry what it committed meanwhile.
  */
-export async function liveStatus(client: Client, workflowId: string): Promise<PillowStatusView> {
+export async function liveStatus(
+  client: Client,
+  workflowId: string,
+  /** The workflow's description where the caller has it already. */
+  described?: WorkflowExecutionDescription,
+): Promise<PillowStatusView> {
   const handle = client.workflow.getHandle(workflowId);
-  const [view, description] = await Promise.all([handle.query(statusQuery), handle.describe().catch(() => null)]);
+  const [view, description] = await Promise.all([
+    handle.query(statusQuery),
+    described ?? handle.describe().catch(() => null),
+  ]);
   const progress = description ? await sliceProgress(client, description).catch(() => null) : null;
   return withSliceProgress(view, progress);
 }

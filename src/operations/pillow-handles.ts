@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
 import { pillowWorkflows } from './pillow-context';
 
@@ -14,14 +14,27 @@ export class PillowNotRunningError extends Error {
   }
 }
 
-/** How a pillow workflow stands in Temporal: RUNNING, CANCELLED, … or `not started`. */
-export async function workflowState(client: Client, workflowId: string): Promise<string> {
+/** A workflow's description (its latest run), or null if it was never started. */
+export async function describeWorkflow(
+  client: Client,
+  workflowId: string,
+): Promise<WorkflowExecutionDescription | null> {
   try {
-    return (await client.workflow.getHandle(workflowId).describe()).status.name;
+    return await client.workflow.getHandle(workflowId).describe();
   } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return 'not started';
+    if ((err as Error).name === 'WorkflowNotFoundError') return null;
     throw err;
   }
+}
+
+/** How a workflow stands in Temporal, from its description: RUNNING, CANCELLED, … or `not started`. */
+export function stateOf(description: WorkflowExecutionDescription | null): string {
+  return description?.status.name ?? 'not started';
+}
+
+/** How a pillow workflow stands in Temporal: RUNNING, CANCELLED, … or `not started`. */
+export async function workflowState(client: Client, workflowId: string): Promise<string> {
+  return stateOf(await describeWorkflow(client, workflowId));
 }
 
 /** Handles of a pillow's running workflows (every partition); fails if any is not running. */

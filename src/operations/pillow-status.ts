@@ -3,7 +3,7 @@ import type { ResolvedPillow } from '../config/pillow-definition';
 import { liveStatus } from './live-status';
 import type { PillowStatusView } from '../workflows/types';
 import { pillowWorkflows } from './pillow-context';
-import { workflowState } from './pillow-handles';
+import { describeWorkflow, stateOf } from './pillow-handles';
 import { leftoverWorkflows, oldLayoutReason } from './leftover-workflows';
 
 /**
@@ -59,13 +59,16 @@ export async function pillowStatusRows(
   const leftovers = await leftoverWorkflows(client, pillow);
   const rows = await Promise.all(
     [...pillowWorkflows(pillow), ...leftovers].map(async ({ workflowId, partition }) => {
-      const state = await workflowState(client, workflowId);
+      const description = await describeWorkflow(client, workflowId);
+      const state = stateOf(description);
       const leftover = leftovers.find((l) => l.workflowId === workflowId);
       const base = { pillow: pillow.name, partition, workflowId, oldLayout: leftover?.reason ?? null };
       if (state === 'RUNNING') {
         try {
           // bounded: a workflow whose worker is down answers no query, and status must still print
-          const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => liveStatus(client, workflowId));
+          const view = await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+            liveStatus(client, workflowId, description ?? undefined),
+          );
           const otherCount =
             partition !== null && view.partitions && view.partitions !== pillow.partitions ? view.partitions : null;
           return {

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { ResolvedPillow } from '../config/pillow-definition';
 import { liveStatus } from './live-status';
 import { pillowWorkflows } from './pillow-context';
-import { workflowState } from './pillow-handles';
+import { describeWorkflow, stateOf, workflowState } from './pillow-handles';
 
 export interface StoppedPillow {
   workflowId: string;
@@ -23,11 +23,12 @@ const STOP_WAIT_MS = 60_000;
 export async function stopPillow(client: Client, pillow: ResolvedPillow): Promise<StoppedPillow[]> {
   return Promise.all(
     pillowWorkflows(pillow).map(async ({ workflowId }) => {
-      const state = await workflowState(client, workflowId);
-      if (state !== 'RUNNING') return { workflowId, stopped: false, state, checkpoint: null };
+      const description = await describeWorkflow(client, workflowId);
+      const state = stateOf(description);
+      if (state !== 'RUNNING' || !description) return { workflowId, stopped: false, state, checkpoint: null };
       const handle = client.workflow.getHandle(workflowId);
       // with the running slice's progress: a follow slice reports to the workflow once a minute
-      const checkpoint = await liveStatus(client, workflowId)
+      const checkpoint = await liveStatus(client, workflowId, description)
         .then((v) => v.checkpoint)
         .catch(() => null);
       await handle.cancel();
