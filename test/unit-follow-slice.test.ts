@@ -4,22 +4,17 @@ import assert from 'node:assert/strict';
 import type { Context } from '@temporalio/activity';
 import { runSlicePages, type RunPage } from '../src/activities/slice-pages';
 import { SliceProgress } from '../src/activities/slice-progress';
+import { emptyOutcome } from '../src/activities/page/empty-outcome';
 import { withSliceProgress } from '../src/operations/live-status';
 import { PillowState } from '../src/workflows/pillow-state';
 import type { PillowStatusView, SliceInput, SliceOutcome } from '../src/workflows/types';
 
+// a quiet long poll: nothing read, the checkpoint where it was
 const page = (since: string, o: Partial<SliceOutcome> = {}): SliceOutcome => ({
-  since,
-  lastSeq: since,
-  read: 0,
-  processed: 0,
-  skipped: 0,
-  failed: [],
-  failedOmitted: 0,
+  ...emptyOutcome(since, since),
   pending: 0,
   idle: true,
   full: false,
-  rewound: false,
   durationMs: 1,
   ...o,
 });

@@ -47,8 +47,7 @@ export async function runSlicePages(
   const until = performance.now() + (input.followMs ?? catchUpMs);
   const remaining = () => Math.max(0, until - performance.now());
   // the first page long-polls as a slice always did; a follow slice's wait ends with the slice
-  let outcome = await runPage(input, following ? remaining() : Infinity);
-  progress.record(outcome);
+  let outcome = progress.record(await runPage(input, following ? remaining() : Infinity));
   const maxPages = input.maxPages ?? Infinity;
   while (
     (following || outcome.full) &&
@@ -66,8 +65,7 @@ export async function runSlicePages(
       if (ctx.cancellationSignal.aborted || movedNothing(outcome)) throw err;
       break; // report what is committed; the next activity starts at the failing page
     }
-    outcome = mergeOutcomes(outcome, next);
-    progress.record(next);
+    outcome = progress.record(next);
   }
   return outcome;
 }

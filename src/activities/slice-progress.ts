@@ -17,12 +17,13 @@ export class SliceProgress {
     private readonly following: boolean,
   ) {}
 
-  /** A page (or run of pages) committed. */
-  record(outcome: SliceOutcome): void {
+  /** A page committed; returns everything committed since the slice began, this page included. */
+  record(outcome: SliceOutcome): SliceOutcome {
     this.outcome = this.outcome ? mergeOutcomes(this.outcome, outcome) : outcome;
     this.lastIdle = outcome.idle;
     this.lastFull = outcome.full;
     if (outcome.read > 0 || outcome.lastSeq !== outcome.since) this.lastBatchAt = new Date().toISOString();
+    return this.outcome;
   }
 
   /** Everything committed since the slice began; null before the first page committed. */
