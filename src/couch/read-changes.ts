@@ -15,8 +15,6 @@ export interface ReadChangesOptions {
   couchFilter?: string;
   /** Aborts the read (activity cancelled). */
   signal?: AbortSignal;
-  /** Called every second while a long poll waits, to heartbeat. */
-  onWait?: () => void;
   /** Bound on a plain read (no long poll); a source that takes longer is failing. @default 30000 */
   readTimeoutMs?: number;
   /**
@@ -67,14 +65,9 @@ const POLL_INTERVAL_MS = 100;
  */
 async function pollChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
   const deadline = Date.now() + opts.longPollMs;
-  let lastBeat = Date.now();
   for (;;) {
     const page = await requestChanges({ ...opts, longPollMs: 0 });
     if (page.changes.length > 0 || page.lastSeq !== opts.since || Date.now() >= deadline) return page;
-    if (opts.onWait && Date.now() - lastBeat >= 1000) {
-      opts.onWait();
-      lastBeat = Date.now();
-    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, POLL_INTERVAL_MS);
       opts.signal?.addEventListener('abort', done, { once: true });
@@ -109,7 +102,6 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
   const timer = setTimeout(() => bound.abort(), boundMs);
   const onOuterAbort = () => bound.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const beat = longPoll && opts.onWait ? setInterval(opts.onWait, 1000) : undefined;
   try {
     // nano passes `signal` through to fetch, though its types do not list it
     const request = { db, path: '_changes', qs, signal: bound.signal } as Parameters<typeof server.nano.request>[0];
@@ -136,7 +128,6 @@ async function requestChanges(opts: ReadChangesOptions): Promise<ChangesPage> {
     throw couchError(err, db, server.url);
   } finally {
     clearTimeout(timer);
-    clearInterval(beat);
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
